@@ -1,0 +1,407 @@
+// Rebuild the wasm-bpf guests of this repository: `deno task examples [--check] [dir...]`.
+//
+// For every directory under examples/ and tests/guests/ (or only the dirs given):
+//  - each NAME.bpf.c -> NAME.bpf.o (clang -target bpf, DWARF stripped, BTF kept)
+//    -> NAME.bpf.bytes.h: the object as a C byte array `NAME_bpf_o[]` with its size
+//    `NAME_bpf_o_len` (the names `xxd -i NAME.bpf.o` gives), `NAME_BPF_DATA_SZ`, the file
+//    offsets of .rodata/.bss (`NAME_BPF_RODATA_OFFSET`, `NAME_BPF_BSS_OFFSET`, 0 when absent)
+//    and the .rodata offsets of its global variables (`NAME_BPF_RODATA_OFF_<var>`);
+//  - each other *.c -> *.wasm (clang --target=wasm32-wasi, -Wl,--export-table), with
+//    extra flags from a `// build: <flags>` comment in the first lines of the file
+//    (`// build-no-table` drops --export-table).
+// `--check` builds into a temporary directory and fails if a committed .bpf.bytes.h or
+// .wasm differs from the fresh build (the tree is left untouched). The guests are compiled
+// against the committed bytes headers (a skeleton includes them by a quoted path), which is
+// sound because each bytes header is itself compared with its fresh build.
+//
+// Builds are reproducible: the compilers run inside the guest directory with relative
+// paths and prefix maps, so neither the checkout path nor the time ends up in an output.
+
+const REPO = new URL("..", import.meta.url).pathname.replace(/\/$/, "");
+const GUEST_ROOTS = ["examples", "tests/guests"];
+const APT_HINT = "sudo apt-get install clang lld wasi-libc libclang-rt-dev-wasm32 libbpf-dev llvm";
+
+interface Toolchain {
+  clang: string; // for -target bpf
+  wasmClang: string; // for wasm32-wasi
+  wasmSysroot: string[]; // extra flags (WASI SDK sysroot)
+  strip: string;
+}
+
+class BuildError extends Error {}
+
+function which(name: string): string | null {
+  for (const dir of (Deno.env.get("PATH") ?? "/usr/bin:/bin").split(":")) {
+    if (!dir) continue;
+    const p = `${dir}/${name}`;
+    try {
+      const st = Deno.statSync(p);
+      if (st.isFile && st.mode !== null && (st.mode & 0o111) !== 0) return p;
+    } catch {
+      // not here
+    }
+  }
+  return null;
+}
+
+function findTool(names: string[], what: string): string {
+  for (const n of names) {
+    if (n.includes("/")) {
+      try {
+        Deno.statSync(n);
+        return n;
+      } catch {
+        continue;
+      }
+    }
+    const p = which(n);
+    if (p) return p;
+  }
+  throw new BuildError(`${what} not found (looked for ${names.join(", ")}).\nInstall: ${APT_HINT}`);
+}
+
+function toolchain(): Toolchain {
+  const clang = findTool(["clang", "clang-14", "clang-15", "clang-16", "clang-17"], "clang");
+  const strip = findTool(
+    ["llvm-strip", "llvm-strip-14", "llvm-strip-15", "llvm-strip-16", "llvm-strip-17"],
+    "llvm-strip",
+  );
+  const sdk = Deno.env.get("WASI_SDK_PATH");
+  if (sdk) {
+    const wasmClang = `${sdk}/bin/clang`;
+    try {
+      Deno.statSync(wasmClang);
+    } catch {
+      throw new BuildError(`WASI_SDK_PATH is set but ${wasmClang} does not exist`);
+    }
+    return { clang, wasmClang, wasmSysroot: [`--sysroot=${sdk}/share/wasi-sysroot`], strip };
+  }
+  return { clang, wasmClang: clang, wasmSysroot: [], strip };
+}
+
+async function run(cmd: string, args: string[], cwd: string): Promise<void> {
+  let out: Deno.CommandOutput;
+  try {
+    out = await new Deno.Command(cmd, { args, cwd, stdout: "piped", stderr: "piped" }).output();
+  } catch (e) {
+    throw new BuildError(`cannot run ${cmd}: ${e instanceof Error ? e.message : e}\n${APT_HINT}`);
+  }
+  if (!out.success) {
+    const td = new TextDecoder();
+    const msg = td.decode(out.stderr) + td.decode(out.stdout);
+    const missing = /wasm-ld|unable to execute|file not found|cannot find|No such file/i.test(msg);
+    throw new BuildError(
+      `${cmd} ${args.join(" ")} (in ${cwd}) failed:\n${msg}` +
+        (missing ? `\n(a tool, header or library seems missing; install: ${APT_HINT})` : ""),
+    );
+  }
+}
+
+function relPath(from: string, to: string): string {
+  const a = from.split("/").filter(Boolean);
+  const b = to.split("/").filter(Boolean);
+  let i = 0;
+  while (i < a.length && i < b.length && a[i] === b[i]) i++;
+  const up = a.slice(i).map(() => "..");
+  return [...up, ...b.slice(i)].join("/") || ".";
+}
+
+// ---------------------------------------------------------------------------------------
+// ELF64 (little-endian) section and symbol tables: just enough for the offsets we need.
+
+interface ElfInfo {
+  rodataOffset: number; // file offset, 0 when absent
+  rodataSize: number;
+  bssOffset: number; // file offset, 0 when absent (NOBITS: nothing to patch)
+  bssSize: number;
+  rodataVars: { name: string; offset: number; size: number }[];
+}
+
+function parseElf(buf: Uint8Array, file: string): ElfInfo {
+  const dv = new DataView(buf.buffer, buf.byteOffset, buf.byteLength);
+  if (buf.length < 64 || dv.getUint32(0, false) !== 0x7f454c46) {
+    throw new BuildError(`${file}: not an ELF file`);
+  }
+  if (buf[4] !== 2 || buf[5] !== 1) throw new BuildError(`${file}: not ELF64 little-endian`);
+  const shoff = Number(dv.getBigUint64(0x28, true));
+  const shentsize = dv.getUint16(0x3a, true);
+  const shnum = dv.getUint16(0x3c, true);
+  const shstrndx = dv.getUint16(0x3e, true);
+  if (shoff + shnum * shentsize > buf.length) throw new BuildError(`${file}: truncated`);
+  const sh = (i: number) => {
+    const o = shoff + i * shentsize;
+    return {
+      name: dv.getUint32(o, true),
+      type: dv.getUint32(o + 4, true),
+      offset: Number(dv.getBigUint64(o + 24, true)),
+      size: Number(dv.getBigUint64(o + 32, true)),
+      link: dv.getUint32(o + 40, true),
+      entsize: Number(dv.getBigUint64(o + 56, true)),
+    };
+  };
+  const cstr = (off: number) => {
+    let e = off;
+    while (e < buf.length && buf[e] !== 0) e++;
+    return new TextDecoder().decode(buf.subarray(off, e));
+  };
+  const strtab = sh(shstrndx);
+  const info: ElfInfo = {
+    rodataOffset: 0,
+    rodataSize: 0,
+    bssOffset: 0,
+    bssSize: 0,
+    rodataVars: [],
+  };
+  let rodataIndex = -1;
+  let symtab = -1;
+  for (let i = 0; i < shnum; i++) {
+    const s = sh(i);
+    const name = cstr(strtab.offset + s.name);
+    if (name === ".rodata") {
+      info.rodataOffset = s.offset;
+      info.rodataSize = s.size;
+      rodataIndex = i;
+    } else if (name === ".bss") {
+      info.bssOffset = s.offset;
+      info.bssSize = s.size;
+    }
+    if (s.type === 2 /* SHT_SYMTAB */) symtab = i;
+  }
+  if (rodataIndex >= 0 && symtab >= 0) {
+    const st = sh(symtab);
+    const names = sh(st.link);
+    const n = st.entsize ? st.size / st.entsize : 0;
+    for (let i = 1; i < n; i++) {
+      const o = st.offset + i * st.entsize;
+      const stInfo = buf[o + 4];
+      const shndx = dv.getUint16(o + 6, true);
+      if (shndx !== rodataIndex || (stInfo & 0xf) !== 1 /* STT_OBJECT */) continue;
+      info.rodataVars.push({
+        name: cstr(names.offset + dv.getUint32(o, true)),
+        offset: Number(dv.getBigUint64(o + 8, true)),
+        size: Number(dv.getBigUint64(o + 16, true)),
+      });
+    }
+    info.rodataVars.sort((a, b) => a.offset - b.offset || a.name.localeCompare(b.name));
+  }
+  return info;
+}
+
+function bytesHeader(base: string, obj: Uint8Array, info: ElfInfo): string {
+  const id = `${base}_bpf`.replace(/[^A-Za-z0-9_]/g, "_");
+  const ID = id.toUpperCase();
+  const lines: string[] = [];
+  lines.push(`/* ${base}.bpf.bytes.h: generated by scripts/build_guests.ts from ${base}.bpf.c.`);
+  lines.push(` * Do not edit: run \`deno task examples\`. */`);
+  lines.push(`#ifndef __${ID}_BYTES_H`);
+  lines.push(`#define __${ID}_BYTES_H`);
+  lines.push("");
+  lines.push(`/* Size of the embedded BPF ELF object. */`);
+  lines.push(`#define ${ID}_DATA_SZ ${obj.length}`);
+  lines.push(`/* File offsets of .rodata and .bss in it (0: no such section). */`);
+  lines.push(`#define ${ID}_RODATA_OFFSET ${info.rodataOffset}`);
+  lines.push(`#define ${ID}_RODATA_SIZE ${info.rodataSize}`);
+  lines.push(`#define ${ID}_BSS_OFFSET ${info.bssOffset}`);
+  lines.push(`#define ${ID}_BSS_SIZE ${info.bssSize}`);
+  if (info.rodataVars.length) {
+    lines.push(`/* Offsets of the .rodata variables inside .rodata. */`);
+    for (const v of info.rodataVars) {
+      const n = v.name.replace(/[^A-Za-z0-9_]/g, "_");
+      lines.push(`#define ${ID}_RODATA_OFF_${n} ${v.offset}`);
+    }
+  }
+  lines.push("");
+  lines.push(`/* The object, named as \`xxd -i ${base}.bpf.o\` names it.  Not const: the skeleton`);
+  lines.push(` * patches .rodata in place before load. */`);
+  lines.push(
+    `__attribute__((unused, aligned(8))) static unsigned char ${id}_o[${obj.length}] = {`,
+  );
+  for (let i = 0; i < obj.length; i += 16) {
+    const row = Array.from(obj.subarray(i, i + 16), (b) => `0x${b.toString(16).padStart(2, "0")}`);
+    lines.push(`    ${row.join(", ")},`);
+  }
+  lines.push(`};`);
+  lines.push(`__attribute__((unused)) static const unsigned int ${id}_o_len = ${obj.length};`);
+  lines.push("");
+  lines.push(`#endif /* __${ID}_BYTES_H */`);
+  return lines.join("\n") + "\n";
+}
+
+// ---------------------------------------------------------------------------------------
+
+async function buildFlags(src: string): Promise<{ extra: string[]; table: boolean }> {
+  const text = await Deno.readTextFile(src);
+  const extra: string[] = [];
+  let table = true;
+  for (const line of text.split("\n").slice(0, 10)) {
+    const t = line.trim();
+    let m = t.match(/^\/\/\s*build-no-table\b/);
+    if (m) {
+      table = false;
+      continue;
+    }
+    m = t.match(/^\/\/\s*build:\s*(.*)$/);
+    if (m) extra.push(...m[1].split(/\s+/).filter(Boolean));
+  }
+  return { extra, table };
+}
+
+interface Artefact {
+  rel: string; // path relative to the repo of the committed output
+  built: string; // absolute path where it was built
+}
+
+// Build one guest directory. Outputs go to outDir (the dir itself, or a temp mirror).
+async function buildDir(tc: Toolchain, dir: string, outDir: string): Promise<Artefact[]> {
+  const arts: Artefact[] = [];
+  const entries = [...Deno.readDirSync(dir)].filter((e) => e.isFile).map((e) => e.name).sort();
+  const incRel = relPath(dir, `${REPO}/wasm-include`);
+  const prefixMaps = [`-ffile-prefix-map=${dir}=.`, `-ffile-prefix-map=${REPO}=/wasm-bpf`];
+  const relDir = relPath(REPO, dir);
+
+  // 1. BPF objects.
+  for (const f of entries.filter((n) => n.endsWith(".bpf.c"))) {
+    const base = f.slice(0, -".bpf.c".length);
+    const obj = `${outDir}/${base}.bpf.o`;
+    await run(tc.clang, [
+      "-O2",
+      "-g",
+      "-target",
+      "bpf",
+      "-D__TARGET_ARCH_x86",
+      "-I/usr/include/x86_64-linux-gnu",
+      "-I.",
+      `-I${incRel}`,
+      ...prefixMaps,
+      "-Wall",
+      "-c",
+      f,
+      "-o",
+      obj,
+    ], dir);
+    await run(tc.strip, ["-g", obj], dir);
+    const bytes = await Deno.readFile(obj);
+    const info = parseElf(bytes, obj);
+    const hdr = `${outDir}/${base}.bpf.bytes.h`;
+    await Deno.writeTextFile(hdr, bytesHeader(base, bytes, info));
+    console.log(
+      `bpf   ${relDir}/${base}.bpf.o (${bytes.length} bytes, .rodata @${info.rodataOffset})`,
+    );
+    arts.push({ rel: `${relDir}/${base}.bpf.bytes.h`, built: hdr });
+  }
+
+  // 2. Wasm guests.
+  for (const f of entries.filter((n) => n.endsWith(".c") && !n.endsWith(".bpf.c"))) {
+    const base = f.slice(0, -2);
+    const out = `${outDir}/${base}.wasm`;
+    const { extra, table } = await buildFlags(`${dir}/${f}`);
+    await run(tc.wasmClang, [
+      "--target=wasm32-wasi",
+      ...tc.wasmSysroot,
+      "-O2",
+      `-I${incRel}`,
+      "-I.",
+      ...prefixMaps,
+      ...(table ? ["-Wl,--export-table"] : []),
+      "-Wl,--strip-debug", // wasi-libc's archive carries DWARF; keep only the name section
+      ...extra,
+      "-o",
+      out,
+      f,
+    ], dir);
+    const size = (await Deno.stat(out)).size;
+    console.log(`wasm  ${relDir}/${base}.wasm (${size} bytes)`);
+    arts.push({ rel: `${relDir}/${base}.wasm`, built: out });
+  }
+  return arts;
+}
+
+function guestDirs(args: string[]): string[] {
+  if (args.length) {
+    return args.map((a) => {
+      const p = a.startsWith("/") ? a : `${Deno.cwd()}/${a}`;
+      const norm = new URL(`file://${p}`).pathname.replace(/\/$/, "");
+      if (!Deno.statSync(norm).isDirectory) throw new BuildError(`${a}: not a directory`);
+      return norm;
+    });
+  }
+  const dirs: string[] = [];
+  for (const root of GUEST_ROOTS) {
+    let ents: Deno.DirEntry[];
+    try {
+      ents = [...Deno.readDirSync(`${REPO}/${root}`)];
+    } catch {
+      continue;
+    }
+    for (const e of ents.filter((e) => e.isDirectory).sort((a, b) => a.name < b.name ? -1 : 1)) {
+      const d = `${REPO}/${root}/${e.name}`;
+      if ([...Deno.readDirSync(d)].some((x) => x.isFile && x.name.endsWith(".c"))) dirs.push(d);
+    }
+  }
+  return dirs;
+}
+
+async function main(argv: string[]): Promise<number> {
+  const check = argv.includes("--check");
+  const args = argv.filter((a) => a !== "--check");
+  if (args.includes("-h") || args.includes("--help")) {
+    console.log("usage: deno task examples [--check] [guest-dir...]");
+    return 0;
+  }
+  const tc = toolchain();
+  const dirs = guestDirs(args);
+  if (!check) {
+    for (const d of dirs) await buildDir(tc, d, d);
+    return 0;
+  }
+  const tmp = await Deno.makeTempDir({ prefix: "wasm-bpf-guests-" });
+  let bad = 0;
+  try {
+    for (const d of dirs) {
+      const out = `${tmp}/${relPath(REPO, d).replaceAll("/", "__")}`;
+      await Deno.mkdir(out);
+      for (const a of await buildDir(tc, d, out)) {
+        const fresh = await Deno.readFile(a.built);
+        let committed: Uint8Array | null = null;
+        try {
+          committed = await Deno.readFile(`${REPO}/${a.rel}`);
+        } catch {
+          committed = null;
+        }
+        if (!committed) {
+          console.error(`MISSING ${a.rel}`);
+          bad++;
+        } else if (!equal(committed, fresh)) {
+          console.error(`DIFFERS ${a.rel} (rebuild with \`deno task examples\`)`);
+          bad++;
+        }
+      }
+    }
+  } finally {
+    await Deno.remove(tmp, { recursive: true });
+  }
+  if (bad) {
+    console.error(`check failed: ${bad} artefact(s) out of date`);
+    return 1;
+  }
+  console.log("check ok: committed guests match a fresh build");
+  return 0;
+}
+
+function equal(a: Uint8Array, b: Uint8Array): boolean {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
+}
+
+if (import.meta.main) {
+  try {
+    Deno.exit(await main(Deno.args));
+  } catch (e) {
+    if (e instanceof BuildError) {
+      console.error(`error: ${e.message}`);
+      Deno.exit(1);
+    }
+    throw e;
+  }
+}

@@ -1,0 +1,44 @@
+#!/usr/bin/env bash
+# Installs everything wasm-bpf needs on a fresh Debian 12 machine, as root:
+# Deno (from npm, pinned), libbpf and bpftool, the guest toolchain (clang + wasi-libc), the
+# native libbpf-tools for comparison, and a tracefs mount. Safe to run again.
+set -euo pipefail
+
+DENO_VERSION=2.9.6
+APT_PACKAGES=(
+  libbpf1 libbpf-dev bpftool libbpf-tools              # the host's libbpf, tests, native runqlat
+  clang lld llvm wasi-libc libclang-rt-dev-wasm32       # building BPF objects and wasm guests
+  iproute2 iputils-ping                                 # network examples' tests
+)
+
+if [ "$(id -u)" != 0 ]; then
+  echo "setup.sh: run it as root (sudo bash scripts/setup.sh)" >&2
+  exit 1
+fi
+
+missing=()
+for p in "${APT_PACKAGES[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+  echo "setup.sh: installing ${missing[*]}"
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq
+  apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+
+if ! command -v deno >/dev/null || [ "$(deno --version | head -1 | cut -d' ' -f2)" != "$DENO_VERSION" ]; then
+  if ! command -v npm >/dev/null; then
+    apt-get install -y -qq --no-install-recommends npm >/dev/null
+  fi
+  echo "setup.sh: installing deno $DENO_VERSION from npm"
+  npm install -g --silent "deno@$DENO_VERSION" >/dev/null
+fi
+
+if ! mountpoint -q /sys/kernel/tracing; then
+  mount -t tracefs tracefs /sys/kernel/tracing
+fi
+if [ ! -r /sys/kernel/btf/vmlinux ]; then
+  echo "setup.sh: warning: /sys/kernel/btf/vmlinux is missing: CO-RE programs will not load" >&2
+fi
+echo "setup.sh: ready ($(deno --version | head -1), libbpf $(dpkg-query -W -f='${Version}' libbpf1))"

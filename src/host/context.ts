@@ -1,0 +1,43 @@
+/**
+ * What the `wasm_bpf` imports of one run share: the guest's memory and table (bound after
+ * instantiation), the objects it loaded, the run's stop state and the host's log.
+ */
+
+import { ObjectTable } from "./bpf_objects.ts";
+import type { GuestMemory } from "./guest_memory.ts";
+import type { RunStop } from "./stop.ts";
+
+export interface HostLog {
+  /** Always shown (stderr in the CLI): failures the user must see. */
+  error(message: string): void;
+  /** Shown with -v only. */
+  debug(message: string): void;
+}
+
+export class HostContext {
+  readonly objects: ObjectTable = new ObjectTable();
+  readonly stop: RunStop;
+  readonly log: HostLog;
+  #memory: GuestMemory | undefined;
+  /** The guest's `__indirect_function_table` (C and Rust guests); absent in TinyGo guests. */
+  table: WebAssembly.Table | undefined;
+  /** The guest's exports, for the TinyGo callback export. */
+  exports: WebAssembly.Exports | undefined;
+
+  constructor(stop: RunStop, log: HostLog) {
+    this.stop = stop;
+    this.log = log;
+  }
+
+  bind(memory: GuestMemory, exports: WebAssembly.Exports): void {
+    this.#memory = memory;
+    this.exports = exports;
+    const table = exports["__indirect_function_table"];
+    this.table = table instanceof WebAssembly.Table ? table : undefined;
+  }
+
+  get memory(): GuestMemory {
+    if (!this.#memory) throw new Error("guest memory used before instantiation finished");
+    return this.#memory;
+  }
+}

@@ -1,0 +1,70 @@
+/**
+ * The guest's linear memory as the host sees it. Every pointer and length a guest passes to a
+ * `wasm_bpf` import goes through here before FFI sees it: guest memory is hostile.
+ *
+ * Pointers arrive from wasm i32 parameters as signed JS numbers; `>>> 0` makes them the unsigned
+ * offsets the guest meant. Lengths are taken as signed: a negative length is a fault.
+ */
+
+export class GuestMemory {
+  readonly #memory: WebAssembly.Memory;
+  #bytes: Uint8Array;
+  #base: bigint;
+
+  constructor(memory: WebAssembly.Memory) {
+    this.#memory = memory;
+    this.#bytes = new Uint8Array(memory.buffer);
+    this.#base = GuestMemory.#addressOf(memory.buffer as ArrayBuffer);
+  }
+
+  static #addressOf(buffer: ArrayBuffer): bigint {
+    return BigInt(Deno.UnsafePointer.value(Deno.UnsafePointer.of(buffer)));
+  }
+
+  /** A byte view of the whole memory, re-taken when `memory.grow` detached the old one. */
+  get bytes(): Uint8Array {
+    if (this.#bytes.byteLength === 0 || this.#bytes.buffer !== this.#memory.buffer) {
+      this.#bytes = new Uint8Array(this.#memory.buffer);
+      // V8 grows wasm memory in place on x86-64 (deno-ffi-notes §4); re-take the base anyway,
+      // so a moved memory can never make us pass a stale address to the kernel.
+      this.#base = GuestMemory.#addressOf(this.#memory.buffer as ArrayBuffer);
+    }
+    return this.#bytes;
+  }
+
+  get byteLength(): number {
+    return this.bytes.byteLength;
+  }
+
+  /** True when [ptr, ptr + len) lies inside memory. ptr is an i32 from the guest. */
+  inBounds(ptr: number, len: number): boolean {
+    if (len < 0 || !Number.isInteger(len)) return false;
+    const p = ptr >>> 0;
+    return p + len <= this.byteLength;
+  }
+
+  /** The absolute host address of guest offset `ptr`, for FFI `u64` pointer parameters.
+   * Call only after `inBounds`. */
+  address(ptr: number): bigint {
+    void this.bytes; // refresh the base if memory grew
+    return this.#base + BigInt(ptr >>> 0);
+  }
+
+  /** A NUL-terminated string at `ptr`, or null when no NUL comes before the end of memory
+   * (or within `maxLen` bytes). */
+  cString(ptr: number, maxLen = 4096): string | null {
+    const bytes = this.bytes;
+    const start = ptr >>> 0;
+    if (start >= bytes.byteLength) return null;
+    const end = Math.min(bytes.byteLength, start + maxLen + 1);
+    const nul = bytes.subarray(start, end).indexOf(0);
+    if (nul < 0) return null;
+    return new TextDecoder().decode(bytes.subarray(start, start + nul));
+  }
+
+  /** A copy of [ptr, ptr + len); call only after `inBounds`. */
+  copyOut(ptr: number, len: number): Uint8Array<ArrayBuffer> {
+    const start = ptr >>> 0;
+    return this.bytes.slice(start, start + len);
+  }
+}

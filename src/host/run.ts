@@ -1,0 +1,168 @@
+/**
+ * Running one guest module to the end: check its shape, link it against WASI and `wasm_bpf`,
+ * call `_start` under JSPI, map however it ended to an exit status, and release every kernel
+ * object it held, whatever way it ended.
+ */
+
+import { promising } from "../jspi.ts";
+import type { InputSource, OutputSink } from "../wasi/host_hooks.ts";
+import { ProcExit, WasiPreview1 } from "../wasi/mod.ts";
+import { HostContext, type HostLog } from "./context.ts";
+import { GuestMemory } from "./guest_memory.ts";
+import {
+  DEFAULT_CALLBACK_EXPORT,
+  DEFAULT_WRAPPER_MODULE,
+  makeBpfImports,
+  WASM_BPF_FUNCTIONS,
+  WASM_BPF_MODULE,
+} from "./imports/mod.ts";
+import { exitCodeForStop, GuestStopped, type RunStop, type StopReason } from "./stop.ts";
+
+const WASI_MODULE = "wasi_snapshot_preview1";
+
+/** The module cannot run here: not wasm, not a WASI command, or it needs imports we lack. */
+export class GuestModuleError extends Error {
+  constructor(message: string, options?: ErrorOptions) {
+    super(message, options);
+    this.name = "GuestModuleError";
+  }
+}
+
+export interface GuestRunOptions {
+  module: WebAssembly.Module;
+  /** argv[0] as the guest sees it: the module path as given. */
+  argv0: string;
+  args: string[];
+  env?: Record<string, string>;
+  preopens?: { guestPath: string; hostPath: string }[];
+  stdin: InputSource;
+  stdout: OutputSink;
+  stderr: OutputSink;
+  stop: RunStop;
+  log: HostLog;
+  wrapperModuleName?: string;
+  callbackExportName?: string;
+}
+
+export interface GuestRunResult {
+  /** The exit status: the guest's code, 128+signal after a stop, 1 after a trap. */
+  code: number;
+  /** Set when the run was stopped (Ctrl-C, SIGTERM, kill()). */
+  stopped?: StopReason;
+  /** Set when the guest trapped: the trap's message. */
+  trap?: string;
+}
+
+/** Compiles module bytes, with a clear message for what is not a WebAssembly module. */
+export async function compileGuest(bytes: Uint8Array<ArrayBuffer>): Promise<WebAssembly.Module> {
+  if (bytes.length === 0) throw new GuestModuleError("the module file is empty");
+  if (bytes.length < 8 || bytes[0] !== 0 || bytes[1] !== 0x61 || bytes[2] !== 0x73) {
+    throw new GuestModuleError("not a WebAssembly module (no \\0asm header)");
+  }
+  try {
+    return await WebAssembly.compile(bytes);
+  } catch (e) {
+    throw new GuestModuleError(`invalid WebAssembly module: ${(e as Error).message}`, { cause: e });
+  }
+}
+
+/** Checks exports and imports before instantiation, so that errors name what is wrong. */
+export function checkGuestShape(
+  module: WebAssembly.Module,
+  wasiNames: ReadonlySet<string>,
+  wrapperModule: string,
+): void {
+  const exports = WebAssembly.Module.exports(module);
+  const start = exports.find((e) => e.name === "_start");
+  if (!start || start.kind !== "function") {
+    throw new GuestModuleError(
+      "the module exports no _start function: it is not a WASI command module " +
+        "(build it with clang --target=wasm32-wasi and a main function)",
+    );
+  }
+  const memory = exports.find((e) => e.name === "memory");
+  if (!memory || memory.kind !== "memory") {
+    throw new GuestModuleError('the module exports no memory named "memory"');
+  }
+  const bpfNames: ReadonlySet<string> = new Set(WASM_BPF_FUNCTIONS);
+  const unknown = WebAssembly.Module.imports(module).filter((imp) => {
+    if (imp.kind !== "function") return true;
+    if (imp.module === WASI_MODULE) return !wasiNames.has(imp.name);
+    if (imp.module === WASM_BPF_MODULE) return !bpfNames.has(imp.name);
+    if (imp.module === wrapperModule) return imp.name !== "wasm_bpf_buffer_poll";
+    return true;
+  });
+  if (unknown.length > 0) {
+    const names = unknown.map((i) => `${i.module}.${i.name} (${i.kind})`).join(", ");
+    throw new GuestModuleError(`the module imports what this host does not provide: ${names}`);
+  }
+}
+
+/** Runs the guest to the end. Host-side failures before the guest starts throw
+ * GuestModuleError; everything after is reported in the result. */
+export async function runGuest(opts: GuestRunOptions): Promise<GuestRunResult> {
+  const wrapperModule = opts.wrapperModuleName ?? DEFAULT_WRAPPER_MODULE;
+  const wasi = new WasiPreview1({
+    args: [opts.argv0, ...opts.args],
+    env: opts.env ?? {},
+    preopens: opts.preopens ?? [],
+    stdin: opts.stdin,
+    stdout: opts.stdout,
+    stderr: opts.stderr,
+    gate: opts.stop,
+  });
+  checkGuestShape(opts.module, new Set(Object.keys(wasi.imports)), wrapperModule);
+
+  const ctx = new HostContext(opts.stop, opts.log);
+  const imports: WebAssembly.Imports = {
+    [WASI_MODULE]: wasi.imports as WebAssembly.ModuleImports,
+    ...makeBpfImports(ctx, {
+      wrapperModule,
+      callbackExport: opts.callbackExportName ?? DEFAULT_CALLBACK_EXPORT,
+    }),
+  };
+  let instance: WebAssembly.Instance;
+  try {
+    instance = await WebAssembly.instantiate(opts.module, imports);
+  } catch (e) {
+    throw new GuestModuleError(`cannot instantiate the module: ${(e as Error).message}`, {
+      cause: e,
+    });
+  }
+  const memory = instance.exports.memory as WebAssembly.Memory;
+  wasi.bindMemory(memory);
+  ctx.bind(new GuestMemory(memory), instance.exports);
+
+  let result: GuestRunResult;
+  try {
+    await promising(instance.exports._start)();
+    result = { code: 0 };
+  } catch (e) {
+    result = outcomeOf(e);
+  } finally {
+    await ctx.objects.closeAll();
+    wasi.close();
+    opts.stop.close();
+  }
+  if (opts.stop.reason) {
+    return { ...result, code: exitCodeForStop(opts.stop.reason), stopped: opts.stop.reason };
+  }
+  return result;
+}
+
+function outcomeOf(e: unknown): GuestRunResult {
+  // exit(-1) arrives as the u32 4294967295; a process status keeps the low 8 bits, as POSIX does.
+  if (e instanceof ProcExit) return { code: e.code & 0xff };
+  if (e instanceof GuestStopped) return { code: exitCodeForStop(e.reason), stopped: e.reason };
+  if (e instanceof WebAssembly.RuntimeError || e instanceof RangeError) {
+    return { code: 1, trap: `${e.message}${wasmFrames(e)}` };
+  }
+  throw e;
+}
+
+/** The wasm frames of a trap's stack, which name the guest functions when it has a name
+ * section. */
+function wasmFrames(e: Error): string {
+  const frames = (e.stack ?? "").split("\n").filter((l) => l.includes("wasm://")).slice(0, 8);
+  return frames.length ? `\n${frames.join("\n")}` : "";
+}

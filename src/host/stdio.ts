@@ -1,0 +1,22 @@
+/** The CLI's stdio for a guest: the process's own streams. */
+
+import type { InputSource, OutputSink } from "../wasi/host_hooks.ts";
+
+/** A synchronous sink over Deno.stdout or Deno.stderr that writes every byte. */
+export function stdioSink(stream: typeof Deno.stdout | typeof Deno.stderr): OutputSink {
+  return {
+    isTerminal: stream.isTerminal(),
+    write(bytes: Uint8Array): void {
+      let off = 0;
+      while (off < bytes.length) off += stream.writeSync(bytes.subarray(off));
+    },
+  };
+}
+
+/** The process's stdin, read asynchronously so that a waiting guest can still be stopped. */
+export function stdinSource(): InputSource {
+  return {
+    isTerminal: Deno.stdin.isTerminal(),
+    read: (buf) => Deno.stdin.read(buf),
+  };
+}

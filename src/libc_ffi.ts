@@ -1,0 +1,67 @@
+/**
+ * The few libc functions the host needs next to libbpf: errno, printf-style formatting of
+ * libbpf's log messages, and the eventfd/epoll plumbing that lets a stop request wake a wait.
+ * Opened lazily, like libbpf.
+ */
+
+const libcSymbols = {
+  /** int *__errno_location(void) */
+  __errno_location: { parameters: [], result: "pointer" },
+  /** int vsnprintf(char *str, size_t size, const char *format, va_list ap) */
+  vsnprintf: { parameters: ["buffer", "usize", "pointer", "pointer"], result: "i32" },
+  /** int eventfd(unsigned int initval, int flags) */
+  eventfd: { parameters: ["u32", "i32"], result: "i32" },
+  /** int epoll_create1(int flags) */
+  epoll_create1: { parameters: ["i32"], result: "i32" },
+  /** int epoll_ctl(int epfd, int op, int fd, struct epoll_event *event) */
+  epoll_ctl: { parameters: ["i32", "i32", "i32", "buffer"], result: "i32" },
+  /** int epoll_wait(int epfd, struct epoll_event *events, int maxevents, int timeout): on a
+   * worker thread, so the event loop runs (signals, timers) while a guest waits for events. */
+  epoll_wait_async: {
+    name: "epoll_wait",
+    parameters: ["i32", "buffer", "i32", "i32"],
+    result: "i32",
+    nonblocking: true,
+  },
+  /** ssize_t write(int fd, const void *buf, size_t count) */
+  write: { parameters: ["i32", "buffer", "usize"], result: "isize" },
+  /** ssize_t read(int fd, void *buf, size_t count) */
+  read: { parameters: ["i32", "buffer", "usize"], result: "isize" },
+  /** int close(int fd) */
+  close: { parameters: ["i32"], result: "i32" },
+  /** int open(const char *pathname, int flags, ...) */
+  open: { parameters: ["buffer", "i32", "i32"], result: "i32" },
+  /** unsigned int if_nametoindex(const char *ifname) */
+  if_nametoindex: { parameters: ["buffer"], result: "u32" },
+} as const satisfies Deno.ForeignLibraryInterface;
+
+export type Libc = Deno.DynamicLibrary<typeof libcSymbols>["symbols"];
+
+let libc: Libc | undefined;
+let errnoView: Deno.UnsafePointerView | undefined;
+
+/** libc's symbols, opened on first use. */
+export function getLibc(): Libc {
+  if (!libc) {
+    libc = Deno.dlopen("libc.so.6", libcSymbols).symbols;
+  }
+  return libc;
+}
+
+/** The calling thread's errno; read it right after the failing call, before anything else. */
+export function lastErrno(): number {
+  if (!errnoView) {
+    const p = getLibc().__errno_location();
+    if (p === null) return 0;
+    errnoView = new Deno.UnsafePointerView(p);
+  }
+  return errnoView.getInt32();
+}
+
+/** A NUL-terminated copy of a JS string, for `buffer` parameters. */
+export function cString(s: string): Uint8Array<ArrayBuffer> {
+  const bytes = new TextEncoder().encode(s);
+  const out = new Uint8Array(bytes.length + 1);
+  out.set(bytes);
+  return out;
+}

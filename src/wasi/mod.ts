@@ -1,0 +1,163 @@
+/**
+ * Our own WASI preview1 (`wasi_snapshot_preview1`) for wasm-bpf guests.
+ *
+ * One file per concern (`args`, `environ`, `clock`, `random`, `fd`, `path`, `poll`, `proc`),
+ * each a provider returning its share of the import object; every preview1 name nobody
+ * provides returns ENOSYS, so every module links. Blocking imports (`fd_read`, `poll_oneoff`)
+ * are `WebAssembly.Suspending`: the host must call `_start` through `WebAssembly.promising`.
+ *
+ * @example
+ * ```ts
+ * const wasi = new WasiPreview1({ args: ["guest.wasm"], stdin, stdout, stderr, gate });
+ * const { instance } = await WebAssembly.instantiate(bytes, {
+ *   wasi_snapshot_preview1: wasi.imports,
+ * });
+ * wasi.bindMemory(instance.exports.memory as WebAssembly.Memory);
+ * let code = 0;
+ * try {
+ *   await WebAssembly.promising(instance.exports._start as () => void)();
+ * } catch (e) {
+ *   if (!(e instanceof ProcExit)) throw e;
+ *   code = e.code;
+ * }
+ * ```
+ *
+ * @module
+ */
+
+import { ERRNO_NOSYS, PREVIEW1_FUNCTIONS } from "./abi.ts";
+import { argsImports } from "./args.ts";
+import { clockImports } from "./clock.ts";
+import { environImports } from "./environ.ts";
+import { fdImports, FdTable, StdinReader } from "./fd.ts";
+import { GuestMemory } from "./memory.ts";
+import { pathImports } from "./path.ts";
+import { pollImports } from "./poll.ts";
+import { procImports } from "./proc.ts";
+import { randomImports } from "./random.ts";
+import type { BlockingGate, InputSource, OutputSink } from "./host_hooks.ts";
+import { encodeUtf8 } from "./memory.ts";
+
+export { ProcExit } from "./proc.ts";
+export type { BlockingGate, InputSource, OutputSink } from "./host_hooks.ts";
+
+/** A host directory the guest may use, and the name it sees it under. */
+export interface Preopen {
+  /** The path the guest sees (e.g. `/data` or `.`); wasi-libc matches paths against it. */
+  guestPath: string;
+  /** The host directory (canonicalised at construction; it must exist). */
+  hostPath: string;
+  /** Refuse every creating or writing operation under it with EROFS. Default false. */
+  readOnly?: boolean;
+}
+
+/** How to run one guest. */
+export interface WasiOptions {
+  /** argv, argv[0] included. */
+  args: string[];
+  /** The guest's environment; empty by default (the host's is never passed implicitly). */
+  env?: Record<string, string>;
+  /** Preopened directories, as fds 3, 4, … in this order; none by default. */
+  preopens?: Preopen[];
+  /** The guest's fd 0. */
+  stdin: InputSource;
+  /** The guest's fd 1. */
+  stdout: OutputSink;
+  /** The guest's fd 2. */
+  stderr: OutputSink;
+  /** How blocking calls wait, so that a stop request ends them. */
+  gate: BlockingGate;
+}
+
+/** The imports that may block: wrapped in `WebAssembly.Suspending`. */
+const SUSPENDING = new Set(["fd_read", "poll_oneoff"]);
+
+interface JspiWebAssembly {
+  Suspending: new (fn: (...args: never[]) => unknown) => unknown;
+}
+
+/** A WASI preview1 instance for one guest run. */
+export class WasiPreview1 {
+  /**
+   * The `wasi_snapshot_preview1` import object. Every preview1 function name is present (46 of
+   * them); the ones not implemented return ENOSYS (52). `fd_read` and `poll_oneoff` are
+   * `WebAssembly.Suspending`, so the guest's `_start` must be called via
+   * `WebAssembly.promising`.
+   */
+  readonly imports: Record<string, unknown>;
+  /**
+   * The same 46 functions as plain JS functions (no `Suspending` wrapper): `fd_read` and
+   * `poll_oneoff` return `number | Promise<number>`. For unit tests and for embedders that
+   * drive the calls themselves.
+   */
+  // deno-lint-ignore ban-types
+  readonly functions: Readonly<Record<string, Function>>;
+
+  readonly #mem = new GuestMemory();
+  readonly #fds = new FdTable();
+
+  /**
+   * Sets up stdio and the preopens (each host directory is canonicalised now; a missing one
+   * throws) and builds the import object.
+   */
+  constructor(opts: WasiOptions) {
+    const mem = this.#mem;
+    const fds = this.#fds;
+    const stdin = new StdinReader(opts.stdin);
+    fds.set(0, { kind: "stdin", fdflags: 0 });
+    fds.set(1, { kind: "output", sink: opts.stdout, fdflags: 0 });
+    fds.set(2, { kind: "output", sink: opts.stderr, fdflags: 0 });
+    let fd = 3;
+    for (const p of opts.preopens ?? []) {
+      let real: string;
+      try {
+        real = Deno.realPathSync(p.hostPath);
+      } catch (err) {
+        throw new Error(`preopen ${p.hostPath}: cannot resolve the directory`, { cause: err });
+      }
+      if (!Deno.statSync(real).isDirectory) {
+        throw new Error(`preopen ${p.hostPath}: not a directory`);
+      }
+      fds.set(fd++, {
+        kind: "dir",
+        hostPath: real,
+        root: real,
+        preopenName: encodeUtf8(p.guestPath),
+        readOnly: p.readOnly ?? false,
+      });
+    }
+
+    const ctx = { mem, fds, stdin, gate: opts.gate };
+    const provided: Record<string, unknown> = {
+      ...argsImports(mem, opts.args),
+      ...environImports(mem, opts.env ?? {}),
+      ...clockImports(mem),
+      ...randomImports(mem),
+      ...fdImports(ctx),
+      ...pathImports(ctx),
+      ...pollImports(ctx),
+      ...procImports(),
+    };
+    const { Suspending } = WebAssembly as unknown as JspiWebAssembly;
+    const imports: Record<string, unknown> = {};
+    // deno-lint-ignore ban-types
+    const functions: Record<string, Function> = {};
+    for (const name of PREVIEW1_FUNCTIONS) {
+      const fn = (provided[name] ?? ((): number => ERRNO_NOSYS)) as (...a: never[]) => unknown;
+      functions[name] = fn;
+      imports[name] = SUSPENDING.has(name) ? new Suspending(fn) : fn;
+    }
+    this.imports = imports;
+    this.functions = functions;
+  }
+
+  /** Must be called once after instantiation, before `_start`. */
+  bindMemory(memory: WebAssembly.Memory): void {
+    this.#mem.bind(memory);
+  }
+
+  /** Closes every host file the guest left open (call at the end of a run; idempotent). */
+  close(): void {
+    this.#fds.closeAll();
+  }
+}

@@ -1,0 +1,114 @@
+// Bad input to the CLI: clear one-line messages, meaningful exit codes, no stack traces.
+import assert from "node:assert/strict";
+import { describeRun, runCli } from "./helpers/kernel.ts";
+
+const tmp = await Deno.makeTempDir({ prefix: "wasm-bpf-cli-" });
+const empty = `${tmp}/empty.wasm`;
+const garbage = `${tmp}/garbage.wasm`;
+const truncated = `${tmp}/truncated.wasm`;
+const reactor = `${tmp}/no-start.wasm`;
+Deno.writeFileSync(empty, new Uint8Array());
+Deno.writeFileSync(garbage, new TextEncoder().encode("this is not wasm at all\n"));
+// "\0asm" + version 1 + the start of a type section that never ends
+Deno.writeFileSync(truncated, new Uint8Array([0, 0x61, 0x73, 0x6d, 1, 0, 0, 0, 1, 10, 2]));
+// A valid module exporting a memory but no _start: not a WASI command.
+Deno.writeFileSync(
+  reactor,
+  new Uint8Array([
+    0,
+    0x61,
+    0x73,
+    0x6d,
+    1,
+    0,
+    0,
+    0,
+    5,
+    3,
+    1,
+    0,
+    1,
+    7,
+    10,
+    1,
+    6,
+    109,
+    101,
+    109,
+    111,
+    114,
+    121,
+    2,
+    0,
+  ]),
+);
+
+function assertClean(stderr: string): void {
+  assert.doesNotMatch(stderr, /^\s+at /m, "a stack trace leaked to the user");
+  assert.doesNotMatch(stderr, /internal error/);
+}
+
+const cases: [string, string[], number, RegExp][] = [
+  ["no module", [], 2, /no module given/],
+  ["unknown option", ["--frobnicate", "x.wasm"], 2, /unknown option --frobnicate/],
+  ["missing file", [`${tmp}/nope.wasm`], 1, /nope\.wasm: no such file/],
+  ["a directory", [tmp], 1, /is a directory/],
+  ["empty file", [empty], 1, /empty/],
+  ["garbage", [garbage], 1, /not a WebAssembly module/],
+  ["truncated module", [truncated], 1, /invalid WebAssembly module/],
+  ["no _start", [reactor], 1, /no _start function/],
+  ["bad --dir", ["--dir", `${tmp}/nope`, empty], 2, /--dir .*no such directory/],
+];
+
+for (const [what, args, code, message] of cases) {
+  Deno.test(`cli: ${what} → status ${code} and a clear message`, async () => {
+    const r = await runCli(args);
+    assert.equal(r.code, code, describeRun(r));
+    assert.match(r.stderr, message, describeRun(r));
+    assertClean(r.stderr);
+  });
+}
+
+Deno.test("cli: --help has an EXAMPLES block, --version names libbpf", async () => {
+  const help = await runCli(["--help"]);
+  assert.equal(help.code, 0);
+  assert.match(help.stdout, /^EXAMPLES:/m);
+  const version = await runCli(["-V"]);
+  assert.equal(version.code, 0);
+  assert.match(version.stdout, /^wasm-bpf \d+\.\d+\.\d+ \(libbpf \d+\.\d+/);
+});
+
+Deno.test("cli: not root → one line saying so, status 1", async () => {
+  // Run the CLI as nobody: it must refuse before touching the kernel, in one line.
+  const deno = Deno.execPath();
+  const mod = new URL("../mod.ts", import.meta.url).pathname;
+  const wasm = new URL("../examples/runqlat/runqlat.wasm", import.meta.url).pathname;
+  if (Deno.uid() !== 0) {
+    const out = await new Deno.Command(deno, { args: ["run", "-A", mod, wasm], stderr: "piped" })
+      .output();
+    const stderr = new TextDecoder().decode(out.stderr);
+    assert.equal(out.code, 1, stderr);
+    assert.match(stderr, /needs root/);
+    return;
+  }
+  const out = await new Deno.Command("setpriv", {
+    args: [
+      "--reuid=65534",
+      "--regid=65534",
+      "--clear-groups",
+      "--inh-caps=-all",
+      deno,
+      "run",
+      "-A",
+      mod,
+      wasm,
+    ],
+    env: { DENO_DIR: `${tmp}/deno-dir`, HOME: tmp, NO_COLOR: "1" },
+    stdout: "piped",
+    stderr: "piped",
+  }).output();
+  const stderr = new TextDecoder().decode(out.stderr);
+  assert.equal(out.code, 1, stderr);
+  assert.match(stderr, /needs root \(or CAP_BPF and CAP_PERFMON\)/);
+  assert.equal(stderr.trim().split("\n").length, 1, stderr);
+});

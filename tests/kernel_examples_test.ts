@@ -1,0 +1,84 @@
+// The shipped examples on the real kernel, through the CLI, as a user runs them.
+import assert from "node:assert/strict";
+import { describeRun, kernelTest, repoRoot, runCli } from "./helpers/kernel.ts";
+
+const bootstrap = repoRoot + "examples/bootstrap/bootstrap.wasm";
+const runqlat = repoRoot + "examples/runqlat/runqlat.wasm";
+
+/** The log2 histograms in runqlat's output: one per "usecs : count distribution" header. */
+function histograms(stdout: string): string[][] {
+  const blocks = stdout.split(/^\s*(?:usecs|msecs)\s+: count\s+distribution\s*$/m).slice(1);
+  return blocks.map((b) =>
+    b.split("\n").filter((l) => /^\s*\d+ -> \d+\s+: \d+\s+\|[* ]*\|$/.test(l))
+  );
+}
+
+kernelTest("bootstrap reports the exec and exit of a process the test spawns", async () => {
+  // A distinctive command name, so the assertion cannot match some other process.
+  const marker = "/bin/true";
+  const r = await runCli([bootstrap], {
+    onStdout: [{
+      text: "TIME     EVENT",
+      action: async () => {
+        const out = await new Deno.Command(marker).spawn().status;
+        assert.ok(out.success);
+      },
+    }],
+    signalAfter: { signal: "SIGINT", afterStdout: "EXIT  true", delayMs: 50 },
+    timeoutMs: 20_000,
+  });
+  assert.equal(r.code, 130, describeRun(r));
+  assert.match(r.stdout, /EXEC\s+true\s+\d+\s+\d+\s+\/(usr\/)?bin\/true/, describeRun(r));
+  assert.match(r.stdout, /EXIT\s+true\s+\d+\s+\d+\s+\[0\]/, describeRun(r));
+});
+
+kernelTest("bootstrap -d (a rodata parameter) reports only exits longer than it", async () => {
+  // With a minimum duration, libbpf-bootstrap reports no execs, and exits only of processes
+  // that lived at least that long: `true` is filtered out, `sleep 0.3` is not.
+  const r = await runCli([bootstrap, "-d", "200"], {
+    onStdout: [{
+      text: "TIME     EVENT",
+      action: async () => {
+        await new Deno.Command("/bin/true").spawn().status;
+        await new Deno.Command("sleep", { args: ["0.3"] }).spawn().status;
+      },
+    }],
+    signalAfter: { signal: "SIGINT", afterStdout: "EXIT  sleep", delayMs: 50 },
+    timeoutMs: 20_000,
+  });
+  assert.equal(r.code, 130, describeRun(r));
+  assert.match(r.stdout, /EXIT\s+sleep\s+\d+\s+\d+\s+\[0\] \((2|3|4)\d\dms\)/, describeRun(r));
+  assert.doesNotMatch(r.stdout, /EXEC /, describeRun(r));
+  assert.doesNotMatch(r.stdout, /EXIT\s+true/, describeRun(r));
+});
+
+kernelTest("runqlat 1 2 prints two non-empty histograms and exits 0", async () => {
+  const r = await runCli([runqlat, "1", "2"], { timeoutMs: 20_000 });
+  assert.equal(r.code, 0, describeRun(r));
+  assert.match(r.stdout, /^Tracing run queue latency\.\.\. Hit Ctrl-C to end\./m);
+  const hists = histograms(r.stdout);
+  assert.equal(hists.length, 2, describeRun(r));
+  for (const rows of hists) {
+    const total = rows.reduce((n, l) => n + Number(l.split(":")[1].trim().split(/\s+/)[0]), 0);
+    assert.ok(total > 0, `an empty histogram:\n${r.stdout}`);
+  }
+});
+
+kernelTest(
+  "runqlat: Ctrl-C during the interval prints the last histogram, status 130",
+  async () => {
+    const r = await runCli([runqlat, "5", "1"], {
+      signalAfter: { signal: "SIGINT", afterStdout: "Hit Ctrl-C to end.", delayMs: 500 },
+      timeoutMs: 20_000,
+    });
+    assert.equal(r.code, 130, describeRun(r));
+    assert.ok(r.signalToExitMs! < 300, `stop took ${r.signalToExitMs} ms`);
+    assert.equal(histograms(r.stdout).length, 1, describeRun(r));
+  },
+);
+
+kernelTest("runqlat -h is the guest's own help", async () => {
+  const r = await runCli([runqlat, "-h"]);
+  assert.match(r.stdout + r.stderr, /USAGE: runqlat/i, describeRun(r));
+  assert.doesNotMatch(r.stdout + r.stderr, /wasm-bpf \[options\]/);
+});

@@ -1,0 +1,134 @@
+// Stop requests: SIGINT / SIGTERM while the guest is blocked in wasm_bpf_buffer_poll(timeout -1)
+// or in sleep(100) must end the run promptly with status 130 / 143, and leave no BPF program
+// attached (guests: tests/guests/stop/; contract: docs/abi.md §2, §3, §4 and the CLI contract).
+import assert from "node:assert/strict";
+import {
+  bpfIds,
+  describeRun,
+  guest,
+  kernelTest,
+  progNames,
+  runCli,
+  type RunCliResult,
+} from "./helpers/kernel.ts";
+
+/** Kill-to-exit bound for a well-behaved guest (poll returns -EINTR / sleep returns EINTR). */
+const STOP_BOUND_MS = 300;
+/** Bound for a guest that ignores -EINTR and polls again: the host unwinds it "shortly after".
+ * The grace period is the host's choice; this only asserts that it is finite and short. */
+const STUBBORN_BOUND_MS = 2000;
+
+/** Measured latencies, printed at the end of the file's tests. */
+const measured: string[] = [];
+
+async function stopRun(
+  wasm: string,
+  guestArgs: string[],
+  signal: "SIGINT" | "SIGTERM",
+): Promise<RunCliResult> {
+  let attachedWhileRunning = false;
+  const r = await runCli([guest(wasm), ...guestArgs], {
+    onStdout: [{
+      text: "ready\n",
+      action: async () => {
+        attachedWhileRunning = (await progNames()).includes("stop_probe");
+      },
+    }],
+    signalAfter: { signal },
+    timeoutMs: 20_000,
+  });
+  assert.ok(
+    attachedWhileRunning,
+    `stop_probe was not loaded while the guest ran\n${describeRun(r)}`,
+  );
+  measured.push(
+    `${wasm} ${guestArgs.join(" ")} ${signal}: kill -> exit ${r.signalToExitMs?.toFixed(1)} ms`,
+  );
+  console.log(`  ${measured.at(-1)}`);
+  // the program must be gone once the process has exited (the kernel frees it asynchronously)
+  const deadline = performance.now() + 1000;
+  while ((await progNames()).includes("stop_probe") && performance.now() < deadline) {
+    await new Promise((res) => setTimeout(res, 50));
+  }
+  assert.ok(!(await progNames()).includes("stop_probe"), "stop_probe still loaded after exit");
+  return r;
+}
+
+function assertStopped(r: RunCliResult, signal: "SIGINT" | "SIGTERM", boundMs: number) {
+  assert.ok(!r.timedOut, describeRun(r));
+  assert.equal(
+    r.signal,
+    null,
+    `the host must exit by itself, not die of the signal\n${describeRun(r)}`,
+  );
+  assert.equal(r.code, signal === "SIGINT" ? 130 : 143, describeRun(r));
+  assert.ok(r.signalToExitMs !== null, "signal was never sent");
+  assert.ok(
+    r.signalToExitMs! <= boundMs,
+    `exit took ${r.signalToExitMs!.toFixed(1)} ms after ${signal} (bound ${boundMs} ms)\n${
+      describeRun(r)
+    }`,
+  );
+}
+
+for (const signal of ["SIGINT", "SIGTERM"] as const) {
+  kernelTest(
+    `stop: ${signal} ends a poll with timeout -1 (-EINTR), status ${
+      signal === "SIGINT" ? 130 : 143
+    }`,
+    async () => {
+      const r = await stopRun("stop/stop_poll.wasm", [], signal);
+      assertStopped(r, signal, STOP_BOUND_MS);
+      assert.match(
+        r.stdout,
+        /^poll returned -4$/m,
+        `the poll must return -EINTR\n${describeRun(r)}`,
+      );
+    },
+  );
+
+  kernelTest(
+    `stop: ${signal} ends sleep(100) (EINTR), status ${signal === "SIGINT" ? 130 : 143}`,
+    async () => {
+      const r = await stopRun("stop/stop_sleep.wasm", [], signal);
+      assertStopped(r, signal, STOP_BOUND_MS);
+      assert.match(
+        r.stdout,
+        /^sleep returned \d+$/m,
+        `sleep must return to the guest\n${describeRun(r)}`,
+      );
+    },
+  );
+}
+
+kernelTest(
+  "stop: a guest that ignores -EINTR is unwound by the host (SIGINT, status 130)",
+  async () => {
+    const r = await stopRun("stop/stop_poll.wasm", ["stubborn"], "SIGINT");
+    assertStopped(r, "SIGINT", STUBBORN_BOUND_MS);
+    assert.match(r.stdout, /^poll returned -4$/m, describeRun(r));
+  },
+);
+
+kernelTest("stop: no BPF program or link of the guests is left", async () => {
+  // kernelTest's leak check runs around every test above; this one re-checks across a full run
+  const before = await bpfIds();
+  const r = await runCli([guest("stop/stop_sleep.wasm")], {
+    signalAfter: { signal: "SIGINT" },
+    timeoutMs: 20_000,
+  });
+  assert.equal(r.code, 130, describeRun(r));
+  const deadline = performance.now() + 1000;
+  let after = await bpfIds();
+  while (performance.now() < deadline) {
+    const newProgs = [...after.progs.values()].filter((d) => d.endsWith(" stop_probe"));
+    if (newProgs.length === 0) break;
+    await new Promise((res) => setTimeout(res, 50));
+    after = await bpfIds();
+  }
+  const left = [...after.progs].filter(([id, d]) =>
+    !before.progs.has(id) && d.endsWith(" stop_probe")
+  );
+  assert.deepEqual(left, [], "programs of the guest left behind");
+  console.log(`  measured stop latencies:\n    ${measured.join("\n    ")}`);
+});
