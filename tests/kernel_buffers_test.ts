@@ -59,3 +59,39 @@ kernelTest("buffers: perf buffer and ring buffer in one guest, every record in o
   assert.match(r.stdout, /^close=0$/m, describeRun(r));
   assert.equal(r.code, 0, describeRun(r));
 });
+
+for (
+  const [how, code, message] of [
+    ["trap", 1, /the guest trapped: unreachable\n\s+at on_sample/],
+    ["exit", 5, /^$/],
+  ] as const
+) {
+  kernelTest(
+    `buffers: ${how} inside a poll callback ends the run as such (status ${code})`,
+    async () => {
+      const r = await runCli([guest("perfbuf/perfbuf.wasm"), String(Deno.pid), "4", how], {
+        onStdout: [{
+          text: "ready\n",
+          action: () => {
+            onOneCpu(() => {
+              for (let i = 0; i < 4; i++) {
+                getsid(1000 + i);
+                getpgid(2000 + i);
+              }
+            });
+          },
+        }],
+        timeoutMs: 60_000,
+      });
+      assert.equal(r.code, code, describeRun(r));
+      assert.match(r.stderr.trim(), message, describeRun(r));
+      if (how === "exit") {
+        // exit() flushed stdio: the first ring record was delivered, the second ended the run.
+        // (After a trap, stdio buffers are lost, as they are when a native program crashes.)
+        assert.match(r.stdout, /^ring seq=0 /m, describeRun(r));
+        assert.doesNotMatch(r.stdout, /^ring seq=1 /m, describeRun(r));
+        assert.match(r.stdout, /^exiting from the callback$/m, describeRun(r));
+      }
+    },
+  );
+}

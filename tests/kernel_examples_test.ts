@@ -82,3 +82,13 @@ kernelTest("runqlat -h is the guest's own help", async () => {
   assert.match(r.stdout + r.stderr, /USAGE: runqlat/i, describeRun(r));
   assert.doesNotMatch(r.stdout + r.stderr, /wasm-bpf \[options\]/);
 });
+
+kernelTest("-v routes libbpf's log to stderr; without it libbpf is silent", async () => {
+  const verbose = await runCli(["-v", runqlat, "1", "1"], { timeoutMs: 20_000 });
+  assert.equal(verbose.code, 0, describeRun(verbose));
+  assert.match(verbose.stderr, /^libbpf: loading object/m);
+  assert.match(verbose.stderr, /attached sched_switch \(section tp_btf\/sched_switch\)/);
+  const quiet = await runCli([runqlat, "1", "1"], { timeoutMs: 20_000 });
+  assert.equal(quiet.code, 0, describeRun(quiet));
+  assert.equal(quiet.stderr, "");
+});

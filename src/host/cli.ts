@@ -135,7 +135,11 @@ export function parseCli(argv: string[]): ParsedCli {
 }
 
 function stderrLine(message: string): void {
-  const bytes = new TextEncoder().encode(`wasm-bpf: ${message}\n`);
+  writeStderr(`wasm-bpf: ${message}\n`);
+}
+
+function writeStderr(text: string): void {
+  const bytes = new TextEncoder().encode(text);
   try {
     let off = 0;
     while (off < bytes.length) off += Deno.stderr.writeSync(bytes.subarray(off));
@@ -193,7 +197,8 @@ export async function main(argv: string[]): Promise<number> {
     error: (m) => stderrLine(m),
     debug: opts.verbose ? (m) => stderrLine(m) : () => {},
   };
-  if (opts.verbose) setLibbpfLogger((_level, message) => stderrLine(message));
+  // libbpf prefixes its own lines with "libbpf: ".
+  if (opts.verbose) setLibbpfLogger((_level, message) => writeStderr(`${message}\n`));
 
   try {
     const module = await compileGuest(await readModule(opts.modulePath));

@@ -1,6 +1,6 @@
 // Host-ABI test guest: polls a perf buffer AND a ring buffer of one object (upstream hosts
 // support one poller per object) with wasm_bpf_buffer_poll and table-index callbacks.
-// Usage: perfbuf.wasm <tgid-to-trace> <records-per-buffer>
+// Usage: perfbuf.wasm <tgid-to-trace> <records-per-buffer> [trap|exit]
 // Prints "ready" once attached; the test then calls getsid(1000+i) and getpgid(2000+i).
 // Each record: "perf seq=.. tgid=.. arg=.. tag=.. n=.. ctx=.. at=ok|bad tail=ok|bad"; the ring
 // buffer is polled with max_size 20 < 24, so its records arrive truncated to 20 bytes. The ring
@@ -26,8 +26,19 @@ static unsigned char perf_buf[BUF_SZ], ring_buf[BUF_SZ];
 static struct poll_ctx perf_ctx = {"perf", perf_buf, BUF_SZ, 0, 0};
 static struct poll_ctx ring_ctx = {"ring", ring_buf, RING_MAX, 0, 0};
 
+/* Optional third argument: "trap" or "exit" at the ring record with seq 1, to check that a
+ * trap or exit() inside a callback ends the run as such (not swallowed by FFI). */
+static const char *end_in_callback = "";
+
 static int on_sample(void *vctx, void *data, int size) {
   struct poll_ctx *c = vctx;
+  if (c == &ring_ctx && c->got == 1) {
+    if (strcmp(end_in_callback, "trap") == 0) __builtin_trap();
+    if (strcmp(end_in_callback, "exit") == 0) {
+      printf("exiting from the callback\n");
+      exit(5);
+    }
+  }
   struct test_event e;
   memset(&e, 0, sizeof e);
   memcpy(&e, data, size < (int)sizeof e ? size : (int)sizeof e);
@@ -54,6 +65,7 @@ int main(int argc, char **argv) {
   }
   uint32_t tgid = (uint32_t)atoi(argv[1]);
   int count = atoi(argv[2]);
+  if (argc > 3) end_in_callback = argv[3];
   int64_t h = wasm_load_bpf_object(P(perfbuf_bpf_o), (int32_t)perfbuf_bpf_o_len);
   if (h <= 0) {
     printf("FAIL load %lld\n", (long long)h);
