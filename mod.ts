@@ -8,7 +8,8 @@
  */
 
 export { main as cliMain, parseCli, USAGE } from "./src/host/cli.ts";
-export { compileGuest, GuestModuleError, runGuest } from "./src/host/run.ts";
+export { compileGuest, GuestModuleError } from "./src/host/guest_module.ts";
+export { runGuest } from "./src/host/run.ts";
 export type { GuestRunOptions, GuestRunResult } from "./src/host/run.ts";
 export { RunStop } from "./src/host/stop.ts";
 export { LibbpfError, setLibbpfLogger } from "./src/libbpf_ffi.ts";

@@ -11,7 +11,8 @@ import { VERSION } from "../version.ts";
 import type { HostLog } from "./context.ts";
 import { DEFAULT_CALLBACK_EXPORT, DEFAULT_WRAPPER_MODULE, WASM_BPF_MODULE } from "./imports/mod.ts";
 import { missingBpfPrivilege } from "./privileges.ts";
-import { compileGuest, GuestModuleError, runGuest } from "./run.ts";
+import { compileGuest, GuestModuleError } from "./guest_module.ts";
+import { runGuest } from "./run.ts";
 import { stdinSource, stdioSink } from "./stdio.ts";
 import { RunStop } from "./stop.ts";
 

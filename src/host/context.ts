@@ -5,6 +5,7 @@
 
 import { ObjectTable } from "./bpf_objects.ts";
 import type { GuestMemory } from "./guest_memory.ts";
+import type { GuestPolicy } from "./policy.ts";
 import type { RunStop } from "./stop.ts";
 
 export interface HostLog {
@@ -18,15 +19,17 @@ export class HostContext {
   readonly objects: ObjectTable = new ObjectTable();
   readonly stop: RunStop;
   readonly log: HostLog;
+  readonly policy: GuestPolicy;
   #memory: GuestMemory | undefined;
   /** The guest's `__indirect_function_table` (C and Rust guests); absent in TinyGo guests. */
   table: WebAssembly.Table | undefined;
   /** The guest's exports, for the TinyGo callback export. */
   exports: WebAssembly.Exports | undefined;
 
-  constructor(stop: RunStop, log: HostLog) {
+  constructor(stop: RunStop, log: HostLog, policy: GuestPolicy = {}) {
     this.stop = stop;
     this.log = log;
+    this.policy = policy;
   }
 
   bind(memory: GuestMemory, exports: WebAssembly.Exports): void {

@@ -9,24 +9,10 @@ import type { InputSource, OutputSink } from "../wasi/host_hooks.ts";
 import { ProcExit, WasiPreview1 } from "../wasi/mod.ts";
 import { HostContext, type HostLog } from "./context.ts";
 import { GuestMemory } from "./guest_memory.ts";
-import {
-  DEFAULT_CALLBACK_EXPORT,
-  DEFAULT_WRAPPER_MODULE,
-  makeBpfImports,
-  WASM_BPF_FUNCTIONS,
-  WASM_BPF_MODULE,
-} from "./imports/mod.ts";
+import { DEFAULT_CALLBACK_EXPORT, DEFAULT_WRAPPER_MODULE, makeBpfImports } from "./imports/mod.ts";
+import { checkGuestShape, GuestModuleError, WASI_MODULE } from "./guest_module.ts";
+import type { GuestPolicy } from "./policy.ts";
 import { exitCodeForStop, GuestStopped, type RunStop, type StopReason } from "./stop.ts";
-
-const WASI_MODULE = "wasi_snapshot_preview1";
-
-/** The module cannot run here: not wasm, not a WASI command, or it needs imports we lack. */
-export class GuestModuleError extends Error {
-  constructor(message: string, options?: ErrorOptions) {
-    super(message, options);
-    this.name = "GuestModuleError";
-  }
-}
 
 export interface GuestRunOptions {
   module: WebAssembly.Module;
@@ -42,6 +28,8 @@ export interface GuestRunOptions {
   log: HostLog;
   wrapperModuleName?: string;
   callbackExportName?: string;
+  /** What the guest may do (program types, attach targets, map writes, ...); all by default. */
+  policy?: GuestPolicy;
 }
 
 export interface GuestRunResult {
@@ -51,51 +39,6 @@ export interface GuestRunResult {
   stopped?: StopReason;
   /** Set when the guest trapped: the trap's message. */
   trap?: string;
-}
-
-/** Compiles module bytes, with a clear message for what is not a WebAssembly module. */
-export async function compileGuest(bytes: Uint8Array<ArrayBuffer>): Promise<WebAssembly.Module> {
-  if (bytes.length === 0) throw new GuestModuleError("the module file is empty");
-  if (bytes.length < 8 || bytes[0] !== 0 || bytes[1] !== 0x61 || bytes[2] !== 0x73) {
-    throw new GuestModuleError("not a WebAssembly module (no \\0asm header)");
-  }
-  try {
-    return await WebAssembly.compile(bytes);
-  } catch (e) {
-    throw new GuestModuleError(`invalid WebAssembly module: ${(e as Error).message}`, { cause: e });
-  }
-}
-
-/** Checks exports and imports before instantiation, so that errors name what is wrong. */
-export function checkGuestShape(
-  module: WebAssembly.Module,
-  wasiNames: ReadonlySet<string>,
-  wrapperModule: string,
-): void {
-  const exports = WebAssembly.Module.exports(module);
-  const start = exports.find((e) => e.name === "_start");
-  if (!start || start.kind !== "function") {
-    throw new GuestModuleError(
-      "the module exports no _start function: it is not a WASI command module " +
-        "(build it with clang --target=wasm32-wasi and a main function)",
-    );
-  }
-  const memory = exports.find((e) => e.name === "memory");
-  if (!memory || memory.kind !== "memory") {
-    throw new GuestModuleError('the module exports no memory named "memory"');
-  }
-  const bpfNames: ReadonlySet<string> = new Set(WASM_BPF_FUNCTIONS);
-  const unknown = WebAssembly.Module.imports(module).filter((imp) => {
-    if (imp.kind !== "function") return true;
-    if (imp.module === WASI_MODULE) return !wasiNames.has(imp.name);
-    if (imp.module === WASM_BPF_MODULE) return !bpfNames.has(imp.name);
-    if (imp.module === wrapperModule) return imp.name !== "wasm_bpf_buffer_poll";
-    return true;
-  });
-  if (unknown.length > 0) {
-    const names = unknown.map((i) => `${i.module}.${i.name} (${i.kind})`).join(", ");
-    throw new GuestModuleError(`the module imports what this host does not provide: ${names}`);
-  }
 }
 
 /** Runs the guest to the end. Host-side failures before the guest starts throw
@@ -113,7 +56,7 @@ export async function runGuest(opts: GuestRunOptions): Promise<GuestRunResult> {
   });
   checkGuestShape(opts.module, new Set(Object.keys(wasi.imports)), wrapperModule);
 
-  const ctx = new HostContext(opts.stop, opts.log);
+  const ctx = new HostContext(opts.stop, opts.log, opts.policy ?? {});
   const imports: WebAssembly.Imports = {
     [WASI_MODULE]: wasi.imports as WebAssembly.ModuleImports,
     ...makeBpfImports(ctx, {
