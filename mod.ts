@@ -1,18 +1,50 @@
 /**
- * wasm-bpf for Deno: run eBPF programs packaged as WebAssembly modules.
+ * wasm-bpf for Deno: run eBPF programs packaged as WebAssembly modules, from the command line
+ * or from a script.
  *
- * Run as a program, this is the `wasm-bpf` CLI:
- * `deno run --allow-ffi --allow-read mod.ts <module.wasm> [guest args...]`.
+ * As a program, this module is the `wasm-bpf` CLI:
+ * `deno run --allow-ffi --allow-read --allow-write --allow-env=LIBBPF_PATH --allow-net mod.ts
+ * <module.wasm> [guest args...]` (as root).
+ *
+ * @example Count exec events per command name for 5 seconds
+ * ```ts
+ * import { WasmBpfCommand } from "./mod.ts";
+ *
+ * const child = new WasmBpfCommand("examples/bootstrap/bootstrap.wasm", { stdout: "piped" })
+ *   .spawn();
+ * setTimeout(() => child.kill(), 5000);
+ * const counts = new Map<string, number>();
+ * const lines = child.stdout.pipeThrough(new TextDecoderStream());
+ * let pending = "";
+ * for await (const text of lines) {
+ *   const all = (pending + text).split("\n");
+ *   pending = all.pop()!;
+ *   for (const line of all) {
+ *     const [, event, comm] = line.split(/\s+/);
+ *     if (event === "EXEC") counts.set(comm, (counts.get(comm) ?? 0) + 1);
+ *   }
+ * }
+ * await child.status;
+ * console.table([...counts].sort((a, b) => b[1] - a[1]).slice(0, 10));
+ * ```
  *
  * @module
  */
 
-export { main as cliMain, parseCli, USAGE } from "./src/host/cli.ts";
-export { compileGuest, GuestModuleError } from "./src/host/guest_module.ts";
-export { runGuest } from "./src/host/run.ts";
-export type { GuestRunOptions, GuestRunResult } from "./src/host/run.ts";
-export { RunStop } from "./src/host/stop.ts";
-export { LibbpfError, setLibbpfLogger } from "./src/libbpf_ffi.ts";
+export { WasmBpfCommand } from "./src/api/command.ts";
+export type {
+  LogRecord,
+  ModuleSource,
+  StdioMode,
+  WasmBpfChild,
+  WasmBpfCommandOptions,
+  WasmBpfOutput,
+  WasmBpfStatus,
+} from "./src/api/types.ts";
+export type { GuestPolicy } from "./src/host/policy.ts";
+export type { HostImports } from "./src/host/run.ts";
+export { GuestModuleError } from "./src/host/guest_module.ts";
+export { LibbpfError } from "./src/libbpf_ffi.ts";
 export { VERSION } from "./src/version.ts";
 
 if (import.meta.main) {

@@ -1,21 +1,29 @@
 // Rebuild the wasm-bpf guests of this repository: `deno task examples [--check] [dir...]`.
 //
 // For every directory under examples/ and tests/guests/ (or only the dirs given):
-//  - each NAME.bpf.c -> NAME.bpf.o (clang -target bpf, DWARF stripped, BTF kept)
-//    -> NAME.bpf.bytes.h: the object as a C byte array `NAME_bpf_o[]` with its size
-//    `NAME_bpf_o_len` (the names `xxd -i NAME.bpf.o` gives), `NAME_BPF_DATA_SZ`, the file
-//    offsets of .rodata/.bss (`NAME_BPF_RODATA_OFFSET`, `NAME_BPF_BSS_OFFSET`, 0 when absent)
-//    and the .rodata offsets of its global variables (`NAME_BPF_RODATA_OFF_<var>`);
+//  - each NAME.bpf.c -> NAME.bpf.o (clang -target bpf, DWARF stripped, BTF kept), then, when
+//    a source of the directory includes them (or, for a bytes header, when one exists):
+//    - NAME.skel.h: the guest skeleton (scripts/skel.ts), with the shared types named by a
+//      `// skel: --types T...` comment in the first lines of NAME.bpf.c;
+//    - NAME.bpf.bytes.h: the object as a C byte array `NAME_bpf_o[]` with its size
+//      `NAME_bpf_o_len` (the names `xxd -i NAME.bpf.o` gives), `NAME_BPF_DATA_SZ`, the file
+//      offsets of .rodata/.bss (`NAME_BPF_RODATA_OFFSET`, `NAME_BPF_BSS_OFFSET`, 0 when
+//      absent) and the .rodata offsets of its global variables (`NAME_BPF_RODATA_OFF_<var>`);
 //  - each other *.c -> *.wasm (clang --target=wasm32-wasi, -Wl,--export-table), with
 //    extra flags from a `// build: <flags>` comment in the first lines of the file
-//    (`// build-no-table` drops --export-table).
-// `--check` builds into a temporary directory and fails if a committed .bpf.bytes.h or
-// .wasm differs from the fresh build (the tree is left untouched). The guests are compiled
-// against the committed bytes headers (a skeleton includes them by a quoted path), which is
-// sound because each bytes header is itself compared with its fresh build.
+//    (`// build-no-table` drops --export-table; `// build-skip` skips the file: e.g. a
+//    native program that a test compiles itself).
+// `--check` builds into a temporary directory and fails if a committed .skel.h,
+// .bpf.bytes.h or .wasm differs from the fresh build (the tree is left untouched). The guests
+// are compiled against the committed headers, which is sound because each header is itself
+// compared with its fresh build.
 //
 // Builds are reproducible: the compilers run inside the guest directory with relative
-// paths and prefix maps, so neither the checkout path nor the time ends up in an output.
+// paths and prefix maps and pinned flags, so neither the checkout path nor the time ends up
+// in an output.
+
+import { parseElf, SkelError, STT_OBJECT } from "./skel/elf.ts";
+import { generateSkeleton } from "./skel/skeleton.ts";
 
 const REPO = new URL("..", import.meta.url).pathname.replace(/\/$/, "");
 const GUEST_ROOTS = ["examples", "tests/guests"];
@@ -29,6 +37,21 @@ interface Toolchain {
 }
 
 class BuildError extends Error {}
+
+// Compiler flags, pinned so that rebuilds give the same bytes (with Debian 12's clang 14 and
+// wasi-libc, or a WASI SDK): language standard, BPF ISA version and optimisation level are
+// explicit rather than compiler defaults.
+const BPF_FLAGS = [
+  "-target",
+  "bpf",
+  "-mcpu=v1",
+  "-std=gnu11",
+  "-O2",
+  "-g",
+  "-D__TARGET_ARCH_x86",
+  "-Wall",
+];
+const WASM_FLAGS = ["--target=wasm32-wasi", "-std=gnu17", "-O2"];
 
 function which(name: string): string | null {
   for (const dir of (Deno.env.get("PATH") ?? "/usr/bin:/bin").split(":")) {
@@ -107,7 +130,7 @@ function relPath(from: string, to: string): string {
 }
 
 // ---------------------------------------------------------------------------------------
-// ELF64 (little-endian) section and symbol tables: just enough for the offsets we need.
+// What the bytes headers record about an object (section and symbol tables: scripts/skel/elf.ts).
 
 interface ElfInfo {
   rodataOffset: number; // file offset, 0 when absent
@@ -117,74 +140,29 @@ interface ElfInfo {
   rodataVars: { name: string; offset: number; size: number }[];
 }
 
-function parseElf(buf: Uint8Array, file: string): ElfInfo {
-  const dv = new DataView(buf.buffer, buf.byteOffset, buf.byteLength);
-  if (buf.length < 64 || dv.getUint32(0, false) !== 0x7f454c46) {
-    throw new BuildError(`${file}: not an ELF file`);
+function elfInfo(buf: Uint8Array, file: string): ElfInfo {
+  let elf;
+  try {
+    elf = parseElf(buf, file);
+  } catch (e) {
+    if (e instanceof SkelError) throw new BuildError(e.message);
+    throw e;
   }
-  if (buf[4] !== 2 || buf[5] !== 1) throw new BuildError(`${file}: not ELF64 little-endian`);
-  const shoff = Number(dv.getBigUint64(0x28, true));
-  const shentsize = dv.getUint16(0x3a, true);
-  const shnum = dv.getUint16(0x3c, true);
-  const shstrndx = dv.getUint16(0x3e, true);
-  if (shoff + shnum * shentsize > buf.length) throw new BuildError(`${file}: truncated`);
-  const sh = (i: number) => {
-    const o = shoff + i * shentsize;
-    return {
-      name: dv.getUint32(o, true),
-      type: dv.getUint32(o + 4, true),
-      offset: Number(dv.getBigUint64(o + 24, true)),
-      size: Number(dv.getBigUint64(o + 32, true)),
-      link: dv.getUint32(o + 40, true),
-      entsize: Number(dv.getBigUint64(o + 56, true)),
-    };
+  const rodata = elf.section(".rodata");
+  const bss = elf.section(".bss");
+  const rodataVars = rodata
+    ? elf.symbols
+      .filter((y) => y.shndx === rodata.index && y.type === STT_OBJECT)
+      .map((y) => ({ name: y.name, offset: y.value, size: y.size }))
+      .sort((a, b) => a.offset - b.offset || a.name.localeCompare(b.name))
+    : [];
+  return {
+    rodataOffset: rodata?.offset ?? 0,
+    rodataSize: rodata?.size ?? 0,
+    bssOffset: bss?.offset ?? 0,
+    bssSize: bss?.size ?? 0,
+    rodataVars,
   };
-  const cstr = (off: number) => {
-    let e = off;
-    while (e < buf.length && buf[e] !== 0) e++;
-    return new TextDecoder().decode(buf.subarray(off, e));
-  };
-  const strtab = sh(shstrndx);
-  const info: ElfInfo = {
-    rodataOffset: 0,
-    rodataSize: 0,
-    bssOffset: 0,
-    bssSize: 0,
-    rodataVars: [],
-  };
-  let rodataIndex = -1;
-  let symtab = -1;
-  for (let i = 0; i < shnum; i++) {
-    const s = sh(i);
-    const name = cstr(strtab.offset + s.name);
-    if (name === ".rodata") {
-      info.rodataOffset = s.offset;
-      info.rodataSize = s.size;
-      rodataIndex = i;
-    } else if (name === ".bss") {
-      info.bssOffset = s.offset;
-      info.bssSize = s.size;
-    }
-    if (s.type === 2 /* SHT_SYMTAB */) symtab = i;
-  }
-  if (rodataIndex >= 0 && symtab >= 0) {
-    const st = sh(symtab);
-    const names = sh(st.link);
-    const n = st.entsize ? st.size / st.entsize : 0;
-    for (let i = 1; i < n; i++) {
-      const o = st.offset + i * st.entsize;
-      const stInfo = buf[o + 4];
-      const shndx = dv.getUint16(o + 6, true);
-      if (shndx !== rodataIndex || (stInfo & 0xf) !== 1 /* STT_OBJECT */) continue;
-      info.rodataVars.push({
-        name: cstr(names.offset + dv.getUint32(o, true)),
-        offset: Number(dv.getBigUint64(o + 8, true)),
-        size: Number(dv.getBigUint64(o + 16, true)),
-      });
-    }
-    info.rodataVars.sort((a, b) => a.offset - b.offset || a.name.localeCompare(b.name));
-  }
-  return info;
 }
 
 function bytesHeader(base: string, obj: Uint8Array, info: ElfInfo): string {
@@ -229,12 +207,19 @@ function bytesHeader(base: string, obj: Uint8Array, info: ElfInfo): string {
 
 // ---------------------------------------------------------------------------------------
 
-async function buildFlags(src: string): Promise<{ extra: string[]; table: boolean }> {
+async function buildFlags(
+  src: string,
+): Promise<{ extra: string[]; table: boolean; skip: boolean }> {
   const text = await Deno.readTextFile(src);
   const extra: string[] = [];
   let table = true;
+  let skip = false;
   for (const line of text.split("\n").slice(0, 10)) {
     const t = line.trim();
+    if (/^\/\/\s*build-skip\b/.test(t)) {
+      skip = true;
+      continue;
+    }
     let m = t.match(/^\/\/\s*build-no-table\b/);
     if (m) {
       table = false;
@@ -243,7 +228,17 @@ async function buildFlags(src: string): Promise<{ extra: string[]; table: boolea
     m = t.match(/^\/\/\s*build:\s*(.*)$/);
     if (m) extra.push(...m[1].split(/\s+/).filter(Boolean));
   }
-  return { extra, table };
+  return { extra, table, skip };
+}
+
+// `// skel: --types NAME...` in the first lines of a .bpf.c: types its skeleton defines.
+function skelTypes(text: string): string[] {
+  const types: string[] = [];
+  for (const line of text.split("\n").slice(0, 10)) {
+    const m = line.trim().match(/^\/\/\s*skel:\s*--types\s+(.*)$/);
+    if (m) types.push(...m[1].split(/[\s,]+/).filter(Boolean));
+  }
+  return types;
 }
 
 interface Artefact {
@@ -259,21 +254,24 @@ async function buildDir(tc: Toolchain, dir: string, outDir: string): Promise<Art
   const prefixMaps = [`-ffile-prefix-map=${dir}=.`, `-ffile-prefix-map=${REPO}=/wasm-bpf`];
   const relDir = relPath(REPO, dir);
 
-  // 1. BPF objects.
+  // Which generated headers the sources of this directory include.
+  const sources = entries.filter((n) =>
+    (n.endsWith(".c") || n.endsWith(".h")) && !n.endsWith(".skel.h") &&
+    !n.endsWith(".bpf.bytes.h")
+  );
+  const sourceText = sources.map((n) => Deno.readTextFileSync(`${dir}/${n}`)).join("\n");
+  const includes = (h: string) => sourceText.includes(`"${h}"`);
+
+  // 1. BPF objects, and the bytes headers / skeletons that the sources include.
   for (const f of entries.filter((n) => n.endsWith(".bpf.c"))) {
     const base = f.slice(0, -".bpf.c".length);
     const obj = `${outDir}/${base}.bpf.o`;
     await run(tc.clang, [
-      "-O2",
-      "-g",
-      "-target",
-      "bpf",
-      "-D__TARGET_ARCH_x86",
+      ...BPF_FLAGS,
       "-I/usr/include/x86_64-linux-gnu",
       "-I.",
       `-I${incRel}`,
       ...prefixMaps,
-      "-Wall",
       "-c",
       f,
       "-o",
@@ -281,24 +279,44 @@ async function buildDir(tc: Toolchain, dir: string, outDir: string): Promise<Art
     ], dir);
     await run(tc.strip, ["-g", obj], dir);
     const bytes = await Deno.readFile(obj);
-    const info = parseElf(bytes, obj);
-    const hdr = `${outDir}/${base}.bpf.bytes.h`;
-    await Deno.writeTextFile(hdr, bytesHeader(base, bytes, info));
+    const info = elfInfo(bytes, obj);
     console.log(
       `bpf   ${relDir}/${base}.bpf.o (${bytes.length} bytes, .rodata @${info.rodataOffset})`,
     );
-    arts.push({ rel: `${relDir}/${base}.bpf.bytes.h`, built: hdr });
+    // a bytes header: when a source includes it, or when one is committed (others' tests
+    // may read it)
+    if (includes(`${base}.bpf.bytes.h`) || entries.includes(`${base}.bpf.bytes.h`)) {
+      const hdr = `${outDir}/${base}.bpf.bytes.h`;
+      await Deno.writeTextFile(hdr, bytesHeader(base, bytes, info));
+      arts.push({ rel: `${relDir}/${base}.bpf.bytes.h`, built: hdr });
+    }
+    if (includes(`${base}.skel.h`)) {
+      const skel = `${outDir}/${base}.skel.h`;
+      const types = skelTypes(await Deno.readTextFile(`${dir}/${f}`));
+      let text: string;
+      try {
+        text = generateSkeleton(bytes, { file: `${base}.bpf.o`, types });
+      } catch (e) {
+        if (e instanceof SkelError) throw new BuildError(e.message);
+        throw e;
+      }
+      await Deno.writeTextFile(skel, text);
+      console.log(
+        `skel  ${relDir}/${base}.skel.h${types.length ? ` (--types ${types.join(" ")})` : ""}`,
+      );
+      arts.push({ rel: `${relDir}/${base}.skel.h`, built: skel });
+    }
   }
 
   // 2. Wasm guests.
   for (const f of entries.filter((n) => n.endsWith(".c") && !n.endsWith(".bpf.c"))) {
     const base = f.slice(0, -2);
     const out = `${outDir}/${base}.wasm`;
-    const { extra, table } = await buildFlags(`${dir}/${f}`);
+    const { extra, table, skip } = await buildFlags(`${dir}/${f}`);
+    if (skip) continue;
     await run(tc.wasmClang, [
-      "--target=wasm32-wasi",
+      ...WASM_FLAGS,
       ...tc.wasmSysroot,
-      "-O2",
       `-I${incRel}`,
       "-I.",
       ...prefixMaps,

@@ -11,12 +11,14 @@
 import { parseArgs } from "node:util";
 
 /** Exactly what the binary needs: FFI for libbpf and libc; reading modules, /proc/self/status
- * and preopened directories; writing into preopened directories; LIBBPF_PATH. */
+ * and preopened directories; writing into preopened directories and --log-file; LIBBPF_PATH;
+ * the network for http(s): module URLs. */
 export const COMPILE_PERMISSIONS = [
   "--allow-ffi",
   "--allow-read",
   "--allow-write",
   "--allow-env=LIBBPF_PATH",
+  "--allow-net",
 ];
 
 /** Modules that are loaded dynamically (workers, lazy imports) and so must be named to be

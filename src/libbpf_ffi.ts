@@ -103,6 +103,15 @@ const symbols = {
   perf_buffer__consume: { parameters: ["pointer"], result: "i32" },
   /** int perf_buffer__epoll_fd(const struct perf_buffer *pb) */
   perf_buffer__epoll_fd: { parameters: ["pointer"], result: "i32" },
+  /** size_t perf_buffer__buffer_cnt(const struct perf_buffer *pb) */
+  perf_buffer__buffer_cnt: { parameters: ["pointer"], result: "usize" },
+  /** int perf_buffer__buffer(struct perf_buffer *pb, int buf_idx, void **buf, size_t *buf_size)
+   * (libbpf >= 1.0: lets us read the per-CPU rings ourselves) */
+  perf_buffer__buffer: {
+    parameters: ["pointer", "i32", "buffer", "buffer"],
+    result: "i32",
+    optional: true,
+  },
   /** void perf_buffer__free(struct perf_buffer *pb) */
   perf_buffer__free: { parameters: ["pointer"], result: "void" },
 
@@ -114,6 +123,8 @@ const symbols = {
   /** libbpf_print_fn_t libbpf_set_print(libbpf_print_fn_t fn)
    * libbpf_print_fn_t: int (*)(enum libbpf_print_level level, const char *fmt, va_list ap) */
   libbpf_set_print: { parameters: ["function"], result: "pointer" },
+  /** const char *libbpf_bpf_prog_type_str(enum bpf_prog_type t) (libbpf 1.0; NULL if unknown) */
+  libbpf_bpf_prog_type_str: { parameters: ["i32"], result: "pointer" },
   /** int libbpf_num_possible_cpus(void) */
   libbpf_num_possible_cpus: { parameters: [], result: "i32" },
   /** __u32 libbpf_major_version(void) */
@@ -179,8 +190,11 @@ export function libbpfStrerror(code: number): string {
 export class LibbpfError extends Error {
   /** Positive errno (or libbpf 4000-range code). */
   readonly errno: number;
+  /** The errno's symbolic name, e.g. "EPERM" or "LIBBPF_ERRNO__FORMAT". */
   readonly errnoName: string;
+  /** What was being done: the libbpf function, e.g. "bpf_object__load". */
   readonly op: string;
+  /** The failure of `op` with `errno`, and an optional hint on what to do about it. */
   constructor(op: string, errno: number, hint?: string) {
     const code = Math.abs(errno);
     const name = errnoName(code);

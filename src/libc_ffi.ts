@@ -33,6 +33,13 @@ const libcSymbols = {
   open: { parameters: ["buffer", "i32", "i32"], result: "i32" },
   /** unsigned int if_nametoindex(const char *ifname) */
   if_nametoindex: { parameters: ["buffer"], result: "u32" },
+  /** void *mmap(void *addr, size_t length, int prot, int flags, int fd, off_t offset): maps a
+   * ring buffer map's pages for the pure-TypeScript consumer. Returns MAP_FAILED ((void *)-1). */
+  mmap: { parameters: ["pointer", "usize", "i32", "i32", "i32", "i64"], result: "pointer" },
+  /** int munmap(void *addr, size_t length) */
+  munmap: { parameters: ["pointer", "usize"], result: "i32" },
+  /** long sysconf(int name) */
+  sysconf: { parameters: ["i32"], result: "i64" },
 } as const satisfies Deno.ForeignLibraryInterface;
 
 export type Libc = Deno.DynamicLibrary<typeof libcSymbols>["symbols"];

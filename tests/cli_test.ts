@@ -58,7 +58,7 @@ Deno.test("compile passes exactly the permissions the binary needs", () => {
   assert.ok(args.includes("--allow-ffi"));
   assert.ok(args.includes("--allow-read"));
   assert.ok(!args.includes("--allow-all") && !args.includes("-A"));
-  assert.ok(!args.some((a) => a.startsWith("--allow-net") || a.startsWith("--allow-run")));
+  assert.ok(!args.some((a) => a.startsWith("--allow-run") || a.startsWith("--allow-sys")));
   assert.equal(args.at(-1), "mod.ts");
   assert.deepEqual(args.slice(args.indexOf("--output"), args.indexOf("--output") + 2), [
     "--output",

@@ -2,6 +2,7 @@
 // callbacks (guest: tests/guests/perfbuf/perfbuf.c; contract: docs/abi.md §2).
 import assert from "node:assert/strict";
 import { describeRun, guest, kernelTest, runCli } from "./helpers/kernel.ts";
+import { WasmBpfCommand } from "../mod.ts";
 import { getpgid, getsid, onOneCpu } from "./helpers/syscalls.ts";
 
 const COUNT = 8;
@@ -95,3 +96,39 @@ for (
     },
   );
 }
+
+kernelTest("buffers: perf records sent before the first poll are not lost", async () => {
+  // The guest asks for the perf map's fd, attaches, says "ready", and polls only after the
+  // test has sent every record (and then "go" on stdin).
+  const child = new WasmBpfCommand(guest("perfbuf/perfbuf.wasm"), {
+    args: [String(Deno.pid), String(COUNT), "late"],
+    stdin: "piped",
+    stdout: "piped",
+    isolation: "inline",
+  }).spawn();
+  const reader = child.stdout.pipeThrough(new TextDecoderStream()).getReader();
+  let out = "";
+  while (!out.includes("ready\n")) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    out += value;
+  }
+  onOneCpu(() => {
+    for (let i = 0; i < COUNT; i++) {
+      getsid(1000 + i);
+      getpgid(2000 + i);
+    }
+  });
+  const writer = child.stdin.getWriter();
+  await writer.write(new TextEncoder().encode("go\n"));
+  await writer.close();
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    out += value;
+  }
+  const status = await child.status;
+  assert.equal(status.code, 0, out);
+  assert.equal(out.split("\n").filter((l) => l.startsWith("perf ")).length, COUNT, out);
+  assert.match(out, new RegExp(`^done perf=${COUNT} ring=${COUNT} `, "m"));
+});

@@ -637,6 +637,51 @@ static inline void bpf_object__destroy_skeleton(struct bpf_object_skeleton* s) {
 }
 
 /* ------------------------------------------------------------------------ */
+/* Uprobe targets (a wasm-bpf extension; upstream has no equivalent)         */
+/* ------------------------------------------------------------------------ */
+
+/* libbpf auto-attaches SEC("uprobe/PATH:FUNC") and SEC("uretprobe/PATH:FUNC")
+ * to FUNC in the binary PATH, which is part of the section name, fixed at
+ * compile time.  To choose the binary at run time, write the section with a
+ * placeholder path of the maximum length, e.g.
+ *     #define TARGET "/wasm-bpf-uprobe-target" + padding (see examples/uprobe)
+ *     SEC("uprobe/" TARGET ":uprobe_add")
+ * and, before load, call this function with that placeholder and the real
+ * absolute path: every copy of the placeholder in the embedded object (the
+ * section name table and the BTF strings) is overwritten by `path`, padded on
+ * the left with '/' to the same length ("/////usr/bin/x" is the same file as
+ * "/usr/bin/x"), so no offset in the object changes.
+ * Returns the number of copies patched (> 0), or a negative errno with errno
+ * set: -EINVAL (bad arguments, relative path, ':' in path, placeholder not
+ * starting with '/'), -ENAMETOOLONG (path longer than the placeholder),
+ * -ENOENT (placeholder not found), -EBUSY (object already loaded). */
+static inline int wasm_bpf_set_uprobe_path(struct bpf_object_skeleton* s,
+                                           const char* placeholder,
+                                           const char* path) {
+    size_t plen, len, n = 0;
+    char* data;
+    if (!s || !s->data || !placeholder || !path || placeholder[0] != '/' ||
+        path[0] != '/' || strchr(path, ':'))
+        return __wasm_bpf_err(-EINVAL);
+    if (s->obj)
+        return __wasm_bpf_err(-EBUSY);
+    plen = strlen(placeholder);
+    len = strlen(path);
+    if (len > plen)
+        return __wasm_bpf_err(-ENAMETOOLONG);
+    data = (char*)s->data;
+    for (size_t i = 0; i + plen <= s->data_sz; i++) {
+        if (data[i] != placeholder[0] || memcmp(data + i, placeholder, plen))
+            continue;
+        memset(data + i, '/', plen - len);
+        memcpy(data + i + plen - len, path, len);
+        n++;
+        i += plen - 1;
+    }
+    return n ? (int)n : __wasm_bpf_err(-ENOENT);
+}
+
+/* ------------------------------------------------------------------------ */
 /* Ring buffer / perf buffer                                                 */
 /* ------------------------------------------------------------------------ */
 

@@ -1,35 +1,35 @@
 /**
  * Delivery of ring-buffer and perf-buffer records to a guest callback.
  *
- * One poller per buffer map (upstream keeps one per object and ignores later fds). Records are
- * consumed synchronously through libbpf; only when none are ready does a poll wait, on an epoll
- * set of our own that holds libbpf's epoll fd and the run's stop eventfd, on a worker thread so
- * the event loop (and with it Ctrl-C) keeps running.
+ * One poller per buffer map (upstream keeps one per object and ignores later fds). Ready records
+ * are delivered synchronously; only when none are ready does a poll wait, on an epoll set of our
+ * own that holds the buffer's fd and the run's stop eventfd, on a worker thread so the event
+ * loop (and with it Ctrl-C) keeps running.
+ *
+ * The fast path reads records straight from the mapped buffer pages in TypeScript, with no FFI
+ * call per record: ring buffers through our own mmap of the map (ringbuf_reader.ts), perf
+ * buffers through the per-CPU mappings libbpf made (perfbuf_reader.ts). libbpf's callback
+ * consumers (`ring_buffer__consume`, `perf_buffer__consume` with `Deno.UnsafeCallback`s) remain
+ * the fallback, when mapping fails, or on request (WASM_BPF_BUFFER_READER=libbpf).
  */
 
 import { getLibbpf, ptrErr } from "../libbpf_ffi.ts";
 import { getLibc, lastErrno } from "../libc_ffi.ts";
 import { Errno } from "../errno.ts";
 import { type MapInfo, MapType } from "./bpf_objects.ts";
-import type { GuestMemory } from "./guest_memory.ts";
+import { MmapRing } from "./ringbuf_reader.ts";
+import { PerfReader } from "./perfbuf_reader.ts";
+import type { Delivery } from "./record_copy.ts";
 
-/** The guest side of one poll call: where records go and which function gets them. */
-export interface Delivery {
-  readonly memory: GuestMemory;
-  /** Guest offset of the record buffer, `maxSize` bytes, already bounds-checked. */
-  readonly dataPtr: number;
-  readonly maxSize: number;
-  readonly ctx: number;
-  /** The guest's sample function: (ctx, data, size) -> i32; negative stops the poll. */
-  readonly callback: (ctx: number, data: number, size: number) => unknown;
-}
+export type { Delivery } from "./record_copy.ts";
 
 /** libbpf's perf buffer size per CPU, in pages (abi.md §2). */
 export const PERF_BUFFER_PAGES = 64;
 
-/** Records delivered in one synchronous consume before a poll returns: libbpf's ring buffer
- * consume loops while the producer keeps up, so without a budget it may never return. */
-const RECORD_BUDGET = 1 << 16;
+/** Records delivered in one synchronous consume before a poll returns: a producer faster than
+ * the consumer must not keep a poll from returning (libbpf 1.1's ring consume loops while the
+ * producer keeps up). */
+export const RECORD_BUDGET = 1 << 16;
 /** Returned from our libbpf callback to end a consume early; never reaches the guest. */
 const BUDGET_SENTINEL = -Errno.ECANCELED;
 
@@ -40,16 +40,22 @@ const EPOLL_CLOEXEC = 0o2000000;
 const EPOLL_CTL_ADD = 1;
 const EPOLLIN = 1;
 
+/** Which consumer to use: "mmap" (default; falls back to libbpf when mapping fails) or
+ * "libbpf" (always the callback path), from WASM_BPF_BUFFER_READER when readable. */
+function preferredReader(): "mmap" | "libbpf" {
+  try {
+    const state = Deno.permissions.querySync({ name: "env", variable: "WASM_BPF_BUFFER_READER" });
+    if (state.state !== "granted") return "mmap";
+    return Deno.env.get("WASM_BPF_BUFFER_READER") === "libbpf" ? "libbpf" : "mmap";
+  } catch {
+    return "mmap";
+  }
+}
+
 export abstract class BufferPoller {
   readonly map: MapInfo;
   #epollFd = -1;
   readonly #events = new Uint8Array(12 * 4);
-  protected delivery: Delivery | undefined;
-  protected delivered = 0;
-  /** The guest callback's negative return, when it stopped the poll. */
-  protected guestStop: number | undefined;
-  /** An exception from the guest callback (a trap, proc_exit, a stop), rethrown after FFI. */
-  protected guestError: { error: unknown } | undefined;
 
   protected constructor(map: MapInfo) {
     this.map = map;
@@ -57,18 +63,96 @@ export abstract class BufferPoller {
 
   /** A poller for `map`, or a negative errno (-EINVAL for a map that is no buffer). */
   static create(map: MapInfo, log: (msg: string) => void): BufferPoller | number {
-    if (map.type === MapType.RINGBUF) return RingBufferPoller.open(map);
-    if (map.type === MapType.PERF_EVENT_ARRAY) return PerfBufferPoller.open(map, log);
+    const mmap = preferredReader() === "mmap";
+    if (map.type === MapType.RINGBUF) {
+      if (mmap) {
+        const ring = MmapRing.open(map.fd, map.maxEntries);
+        if (typeof ring !== "string") return new MmapRingPoller(map, ring);
+        log(`ring buffer ${map.name}: ${ring}; using libbpf's consumer`);
+      }
+      return LibbpfRingPoller.open(map);
+    }
+    if (map.type === MapType.PERF_EVENT_ARRAY) return PerfBufferPoller.open(map, log, mmap);
     return -Errno.EINVAL;
   }
 
-  /** libbpf's epoll fd for this buffer. */
-  protected abstract get libbpfEpollFd(): number;
-  protected abstract consumeReady(): void;
+  /** Which consumer this poller uses, for logs and tests. */
+  abstract get kind(): string;
+  /** The fd that becomes readable when records may be ready. */
+  protected abstract get readyFd(): number;
+  /** Delivers the records that are ready now, synchronously, at most RECORD_BUDGET of them.
+   * Returns how many were delivered, or the guest callback's negative return (that record is
+   * consumed). Rethrows what the guest callback threw. */
+  abstract consume(delivery: Delivery): number;
   abstract free(): void;
 
-  /** Delivers the records that are ready now, synchronously. Returns how many were delivered,
-   * or the guest callback's negative return. Rethrows what the guest callback threw. */
+  /** Waits until records may be ready, the timeout passes or the run is stopped (`wakeFd`
+   * readable). Negative timeout: forever. */
+  async wait(timeoutMs: number, wakeFd: number): Promise<void> {
+    const libc = getLibc();
+    if (this.#epollFd < 0) {
+      const epfd = libc.epoll_create1(EPOLL_CLOEXEC);
+      if (epfd < 0) throw new Error(`epoll_create1: errno ${lastErrno()}`);
+      const ev = new Uint8Array(12);
+      new DataView(ev.buffer).setUint32(0, EPOLLIN, true);
+      for (const fd of [this.readyFd, wakeFd]) {
+        if (libc.epoll_ctl(epfd, EPOLL_CTL_ADD, fd, ev) < 0) {
+          const errno = lastErrno();
+          libc.close(epfd);
+          throw new Error(`epoll_ctl: errno ${errno}`);
+        }
+      }
+      this.#epollFd = epfd;
+    }
+    await libc.epoll_wait_async(this.#epollFd, this.#events, 4, timeoutMs < 0 ? -1 : timeoutMs);
+  }
+
+  protected closeEpoll(): void {
+    if (this.#epollFd >= 0) getLibc().close(this.#epollFd);
+    this.#epollFd = -1;
+  }
+}
+
+/** The fast ring consumer: our own mapping of the ring, polled through the map fd itself
+ * (a ring buffer map fd is readable while data is pending). */
+class MmapRingPoller extends BufferPoller {
+  readonly #ring: MmapRing;
+
+  constructor(map: MapInfo, ring: MmapRing) {
+    super(map);
+    this.#ring = ring;
+  }
+
+  get kind(): string {
+    return "ringbuf-mmap";
+  }
+
+  protected get readyFd(): number {
+    return this.map.fd;
+  }
+
+  consume(delivery: Delivery): number {
+    return this.#ring.consume(delivery, RECORD_BUDGET);
+  }
+
+  free(): void {
+    this.closeEpoll();
+    this.#ring.close();
+  }
+}
+
+/** Pollers that take records through libbpf's FFI callbacks. An exception thrown inside an
+ * UnsafeCallback is swallowed by FFI, so it is kept and rethrown once libbpf has returned. */
+abstract class CallbackPoller extends BufferPoller {
+  protected delivery: Delivery | undefined;
+  protected delivered = 0;
+  /** The guest callback's negative return, when it stopped the poll. */
+  protected guestStop: number | undefined;
+  /** An exception from the guest callback (a trap, proc_exit, a stop), rethrown after FFI. */
+  protected guestError: { error: unknown } | undefined;
+
+  protected abstract consumeReady(): void;
+
   consume(delivery: Delivery): number {
     this.delivery = delivery;
     this.delivered = 0;
@@ -108,35 +192,9 @@ export abstract class BufferPoller {
       return false;
     }
   }
-
-  /** Waits until records may be ready, the timeout passes or the run is stopped (`wakeFd`
-   * readable). Negative timeout: forever. */
-  async wait(timeoutMs: number, wakeFd: number): Promise<void> {
-    const libc = getLibc();
-    if (this.#epollFd < 0) {
-      const epfd = libc.epoll_create1(EPOLL_CLOEXEC);
-      if (epfd < 0) throw new Error(`epoll_create1: errno ${lastErrno()}`);
-      const ev = new Uint8Array(12);
-      new DataView(ev.buffer).setUint32(0, EPOLLIN, true);
-      for (const fd of [this.libbpfEpollFd, wakeFd]) {
-        if (libc.epoll_ctl(epfd, EPOLL_CTL_ADD, fd, ev) < 0) {
-          const errno = lastErrno();
-          libc.close(epfd);
-          throw new Error(`epoll_ctl: errno ${errno}`);
-        }
-      }
-      this.#epollFd = epfd;
-    }
-    await libc.epoll_wait_async(this.#epollFd, this.#events, 4, timeoutMs < 0 ? -1 : timeoutMs);
-  }
-
-  protected closeEpoll(): void {
-    if (this.#epollFd >= 0) getLibc().close(this.#epollFd);
-    this.#epollFd = -1;
-  }
 }
 
-class RingBufferPoller extends BufferPoller {
+class LibbpfRingPoller extends CallbackPoller {
   readonly #rb: Deno.PointerObject;
   readonly #callback: Closable;
 
@@ -146,9 +204,9 @@ class RingBufferPoller extends BufferPoller {
     this.#callback = cb;
   }
 
-  static open(map: MapInfo): RingBufferPoller | number {
+  static open(map: MapInfo): LibbpfRingPoller | number {
     // The callback is created before the poller it calls into.
-    const target: { poller?: RingBufferPoller } = {};
+    const target: { poller?: LibbpfRingPoller } = {};
     const cb = new Deno.UnsafeCallback(
       // int (*)(void *ctx, void *data, size_t size); size declared u32: a number, not a BigInt.
       { parameters: ["pointer", "pointer", "u32"], result: "i32" } as const,
@@ -160,8 +218,12 @@ class RingBufferPoller extends BufferPoller {
       cb.close();
       return err;
     }
-    target.poller = new RingBufferPoller(map, rb, cb);
+    target.poller = new LibbpfRingPoller(map, rb, cb);
     return target.poller;
+  }
+
+  get kind(): string {
+    return "ringbuf-libbpf";
   }
 
   onRecord(data: Deno.PointerValue, size: number): number {
@@ -169,7 +231,7 @@ class RingBufferPoller extends BufferPoller {
     return this.guestStop ?? BUDGET_SENTINEL;
   }
 
-  protected get libbpfEpollFd(): number {
+  protected get readyFd(): number {
     return getLibbpf().ring_buffer__epoll_fd(this.#rb);
   }
 
@@ -189,9 +251,11 @@ class RingBufferPoller extends BufferPoller {
   }
 }
 
-class PerfBufferPoller extends BufferPoller {
+class PerfBufferPoller extends CallbackPoller {
   readonly #pb: Deno.PointerObject;
   readonly #callbacks: Closable[];
+  /** Reads the per-CPU mappings directly; undefined: libbpf's callbacks (the fallback). */
+  #reader: PerfReader | undefined;
   /** Records libbpf handed us after the guest stopped a poll; delivered first next time. */
   readonly #pending: Uint8Array[] = [];
   #halted = false;
@@ -203,8 +267,12 @@ class PerfBufferPoller extends BufferPoller {
     this.#callbacks = cbs;
   }
 
-  static open(map: MapInfo, log: (msg: string) => void): PerfBufferPoller | number {
+  static open(map: MapInfo, log: (msg: string) => void, mmap: boolean): PerfBufferPoller | number {
     const target: { poller?: PerfBufferPoller } = {};
+    const onLost = (cpu: number | string, count: number | bigint) => {
+      target.poller!.lost += BigInt(count);
+      log(`perf buffer ${map.name}: lost ${count} samples on ${cpu}`);
+    };
     const sample = new Deno.UnsafeCallback(
       // void (*)(void *ctx, int cpu, void *data, __u32 size)
       { parameters: ["pointer", "i32", "pointer", "u32"], result: "void" } as const,
@@ -213,10 +281,7 @@ class PerfBufferPoller extends BufferPoller {
     const lost = new Deno.UnsafeCallback(
       // void (*)(void *ctx, int cpu, __u64 cnt)
       { parameters: ["pointer", "i32", "u64"], result: "void" } as const,
-      (_ctx, cpu, count) => {
-        target.poller!.lost += BigInt(count);
-        log(`perf buffer ${map.name}: lost ${count} samples on CPU ${cpu}`);
-      },
+      (_ctx, cpu, count) => onLost(`CPU ${cpu}`, count),
     );
     const pb = getLibbpf().perf_buffer__new(
       map.fd,
@@ -233,7 +298,24 @@ class PerfBufferPoller extends BufferPoller {
       return err;
     }
     target.poller = new PerfBufferPoller(map, pb, [sample, lost]);
+    if (mmap) {
+      const reader = PerfReader.open(pb, (i, n) => onLost(`buffer ${i}`, n));
+      if (typeof reader === "string") {
+        log(`perf buffer ${map.name}: ${reader}; using libbpf's consumer`);
+      } else {
+        target.poller.#reader = reader;
+      }
+    }
     return target.poller;
+  }
+
+  get kind(): string {
+    return this.#reader ? "perfbuf-mmap" : "perfbuf-libbpf";
+  }
+
+  override consume(delivery: Delivery): number {
+    if (this.#reader) return this.#reader.consume(delivery, RECORD_BUDGET);
+    return super.consume(delivery);
   }
 
   onSample(data: Deno.PointerValue, size: number): void {
@@ -247,7 +329,7 @@ class PerfBufferPoller extends BufferPoller {
     if (!this.deliver(data, size)) this.#halted = true;
   }
 
-  protected get libbpfEpollFd(): number {
+  protected get readyFd(): number {
     return getLibbpf().perf_buffer__epoll_fd(this.#pb);
   }
 
@@ -271,6 +353,7 @@ class PerfBufferPoller extends BufferPoller {
 
   free(): void {
     this.closeEpoll();
+    this.#reader = undefined;
     getLibbpf().perf_buffer__free(this.#pb);
     for (const cb of this.#callbacks) cb.close();
   }

@@ -6,19 +6,18 @@
  * a usage error; 130 after Ctrl-C and 143 after SIGTERM.
  */
 
-import { getLibbpf, LibbpfNotFoundError, setLibbpfLogger } from "../libbpf_ffi.ts";
+import { getLibbpf, LibbpfNotFoundError } from "../libbpf_ffi.ts";
 import { VERSION } from "../version.ts";
-import type { HostLog } from "./context.ts";
-import { DEFAULT_CALLBACK_EXPORT, DEFAULT_WRAPPER_MODULE, WASM_BPF_MODULE } from "./imports/mod.ts";
-import { missingBpfPrivilege } from "./privileges.ts";
-import { compileGuest, GuestModuleError } from "./guest_module.ts";
-import { runGuest } from "./run.ts";
-import { stdinSource, stdioSink } from "./stdio.ts";
-import { RunStop } from "./stop.ts";
+import { InlineChild } from "../api/inline_child.ts";
+import { resolveOptions } from "../api/child_base.ts";
+import type { LogRecord } from "../api/types.ts";
+import { DEFAULT_CALLBACK_EXPORT, DEFAULT_WRAPPER_MODULE } from "./imports/mod.ts";
+import { GuestModuleError } from "./guest_module.ts";
+import { applyPolicyFlag, type MutablePolicy, POLICY_FLAGS, POLICY_USAGE } from "./policy.ts";
 
 export const USAGE = `wasm-bpf ${VERSION}: run eBPF programs packaged as WebAssembly modules.
 
-USAGE: wasm-bpf [options] <module.wasm> [guest args...]
+USAGE: wasm-bpf [options] <module.wasm | https://.../module.wasm> [guest args...]
 
 Everything after the module path is passed to the guest unchanged.
 
@@ -33,12 +32,17 @@ OPTIONS:
       --env KEY=VALUE               Set a guest environment variable (repeatable)
       --dir HOST[:GUEST]            Let the guest use directory HOST, seen as GUEST
                                     (default: the same path) (repeatable)
-
+      --host-imports MODULE         A JS/TS module whose default export gives the
+                                    guest more import modules: { mod: { fn } }
+      --log-file PATH               Write host and libbpf messages to PATH as
+                                    NDJSON ({source, level, message}), not stderr
+${POLICY_USAGE}
 EXAMPLES:
   sudo wasm-bpf runqlat.wasm 1 10    # run-queue latency: 1 s summaries, 10 times
   sudo wasm-bpf runqlat.wasm -h      # the guest's own help
   sudo wasm-bpf bootstrap.wasm -d 50 # process exec/exit events lasting >= 50 ms
   sudo wasm-bpf --dir /tmp:/data --env LANG=C guest.wasm
+  sudo wasm-bpf https://example.com/guests/execve.wasm
 
 EXIT STATUS:
   the guest's exit code; 1 host error; 2 usage error; 130 Ctrl-C; 143 SIGTERM
@@ -50,6 +54,10 @@ export interface CliOptions {
   callbackExportName: string;
   env: Record<string, string>;
   preopens: { guestPath: string; hostPath: string }[];
+  /** What the guest may do (policy.ts); empty: everything. */
+  policy: MutablePolicy;
+  hostImportsModule?: string;
+  logFile?: string;
   modulePath: string;
   guestArgs: string[];
 }
@@ -70,6 +78,7 @@ export function parseCli(argv: string[]): ParsedCli {
     callbackExportName: DEFAULT_CALLBACK_EXPORT,
     env: {},
     preopens: [],
+    policy: {},
   };
   let i = 0;
   const valueOf = (flag: string, inline: string | undefined): string => {
@@ -113,6 +122,12 @@ export function parseCli(argv: string[]): ParsedCli {
         options.env[kv.slice(0, at)] = kv.slice(at + 1);
         break;
       }
+      case "--host-imports":
+        options.hostImportsModule = valueOf(flag, inline);
+        break;
+      case "--log-file":
+        options.logFile = valueOf(flag, inline);
+        break;
       case "--dir": {
         const spec = valueOf(flag, inline);
         const at = spec.indexOf(":");
@@ -124,8 +139,11 @@ export function parseCli(argv: string[]): ParsedCli {
         options.preopens.push({ hostPath, guestPath });
         break;
       }
-      default:
-        throw new UsageError(`unknown option ${arg}`);
+      default: {
+        if (!POLICY_FLAGS.has(flag)) throw new UsageError(`unknown option ${arg}`);
+        const error = applyPolicyFlag(options.policy, flag, valueOf(flag, inline));
+        if (error) throw new UsageError(error);
+      }
     }
   }
   if (i >= argv.length) throw new UsageError("no module given");
@@ -146,21 +164,6 @@ function writeStderr(text: string): void {
     while (off < bytes.length) off += Deno.stderr.writeSync(bytes.subarray(off));
   } catch {
     // stderr closed: nothing left to tell
-  }
-}
-
-async function readModule(path: string): Promise<Uint8Array<ArrayBuffer>> {
-  try {
-    const info = await Deno.stat(path);
-    if (info.isDirectory) throw new GuestModuleError("is a directory, not a module");
-    return await Deno.readFile(path) as Uint8Array<ArrayBuffer>;
-  } catch (e) {
-    if (e instanceof GuestModuleError) throw e;
-    if (e instanceof Deno.errors.NotFound) throw new GuestModuleError("no such file");
-    if (e instanceof Deno.errors.PermissionDenied) {
-      throw new GuestModuleError("permission denied");
-    }
-    throw new GuestModuleError(`cannot read it: ${(e as Error).message}`, { cause: e });
   }
 }
 
@@ -194,41 +197,39 @@ export async function main(argv: string[]): Promise<number> {
   if (parsed.kind === "version") return printVersion();
 
   const opts = parsed.options;
-  const log: HostLog = {
-    error: (m) => stderrLine(m),
-    debug: opts.verbose ? (m) => stderrLine(m) : () => {},
-  };
-  // libbpf prefixes its own lines with "libbpf: ".
-  if (opts.verbose) setLibbpfLogger((_level, message) => writeStderr(`${message}\n`));
-
+  let logFile: Deno.FsFile | undefined;
   try {
-    const module = await compileGuest(await readModule(opts.modulePath));
-    const usesBpf = WebAssembly.Module.imports(module).some((i) => i.module === WASM_BPF_MODULE);
-    if (usesBpf) {
-      const missing = missingBpfPrivilege();
-      if (missing) {
-        stderrLine(missing);
-        return 1;
-      }
-      getLibbpf(); // fail early, with the install hint, when libbpf is missing
+    if (opts.logFile) {
+      logFile = Deno.openSync(opts.logFile, { write: true, create: true, append: true });
     }
-    const result = await runGuest({
-      module,
-      argv0: opts.modulePath,
+  } catch (e) {
+    stderrLine(`--log-file ${opts.logFile}: ${(e as Error).message}`);
+    return 2;
+  }
+  const encoder = new TextEncoder();
+  const logger = logFile
+    ? (record: LogRecord) => logFile.writeSync(encoder.encode(`${JSON.stringify(record)}\n`))
+    : undefined;
+  // The CLI is a thin layer over the library: the guest runs inline (on this thread, fastest
+  // to start), with the process's own stdio, and Ctrl-C/SIGTERM end its waits.
+  const run = new InlineChild(
+    opts.modulePath,
+    resolveOptions(opts.modulePath, {
       args: opts.guestArgs,
       env: opts.env,
-      preopens: opts.preopens,
-      stdin: stdinSource(),
-      stdout: stdioSink(Deno.stdout),
-      stderr: stdioSink(Deno.stderr),
-      stop: new RunStop(true),
-      log,
+      dirs: opts.preopens,
       wrapperModuleName: opts.wrapperModuleName,
       callbackExportName: opts.callbackExportName,
-    });
-    if (result.trap !== undefined) stderrLine(`the guest trapped: ${result.trap}`);
-    if (result.stopped) log.debug(`stopped by ${result.stopped}`);
-    return result.code;
+      verbose: opts.verbose,
+      logger,
+      hostImportsModule: opts.hostImportsModule &&
+        new URL(opts.hostImportsModule, `file://${Deno.cwd()}/`),
+      policy: opts.policy,
+    }, { stdin: "inherit", stdout: "inherit", stderr: "inherit" }),
+    { catchSignals: true },
+  );
+  try {
+    return (await run.status).code;
   } catch (e) {
     if (e instanceof GuestModuleError || e instanceof LibbpfNotFoundError) {
       stderrLine(`${opts.modulePath}: ${e.message}`);
@@ -236,6 +237,8 @@ export async function main(argv: string[]): Promise<number> {
     }
     stderrLine(`internal error: ${(e as Error).stack ?? e}`);
     return 1;
+  } finally {
+    logFile?.close();
   }
 }
 

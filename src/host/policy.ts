@@ -1,13 +1,289 @@
 /**
  * What a guest may do, beyond what the kernel allows the host process. Opt-in: the default
  * policy allows everything, which is what upstream runtimes do.
+ *
+ * The checks run in the host imports, before libbpf or the kernel sees the request:
+ *
+ * - program types: `wasm_load_bpf_object` opens the object, reads the type of every program in
+ *   it, and refuses the whole object (handle 0, nothing loaded into the kernel) when one of
+ *   them is not allowed;
+ * - attach targets: `wasm_attach_bpf_program` refuses with -EPERM a cgroup directory or a
+ *   network interface not in the list, and an auto-attach (no target) unless the list holds
+ *   `auto`;
+ * - map writes: `wasm_bpf_map_operate` refuses UPDATE_ELEM and DELETE_ELEM with -EPERM;
+ * - object count: `wasm_load_bpf_object` refuses a load past the limit (handle 0);
+ * - memory: the module's memory maximum is lowered before it is compiled (memory_limit.ts),
+ *   so `memory.grow` past the limit returns -1 and the guest's malloc returns NULL.
+ *
+ * Every refusal is logged on stderr, one line each (the first {@link MAX_LOGGED_REFUSALS} of a
+ * kind; then one line saying that the rest of that kind are not logged).
  */
 
+import type { HostLog } from "./context.ts";
+
+/** The default cap on guest linear memory: 1 GiB. */
+export const DEFAULT_MAX_MEMORY_MIB = 1024;
+
+/** What a guest may do beyond what the kernel allows the host: opt-in limits, all of them
+ * unset by default (upstream runtimes allow everything). */
 export interface GuestPolicy {
-  /** Program types (libbpf names, e.g. "tracepoint") a loaded object may contain. */
+  /** Program types (libbpf names, as `libbpf_bpf_prog_type_str` gives them, e.g.
+   * "tracepoint", "raw_tracepoint", "tracing", "kprobe") a loaded object may contain.
+   * Undefined: any type. */
   allowProgramTypes?: ReadonlySet<string>;
+  /** Attach targets the guest may use, in the CLI's syntax: `cgroup:/sys/fs/cgroup/x` (that
+   * cgroup v2 directory and those below it), `xdp:lo` (that interface), `auto` (programs
+   * attached from their ELF section, with no target). Undefined: any target. */
+  allowAttach?: readonly string[];
   /** When false, map updates and deletes from the guest fail with -EPERM. */
   allowMapWrite?: boolean;
   /** The most BPF objects a guest may have loaded at once. */
   maxObjects?: number;
+  /** The most linear memory the guest may have, in MiB (default 1024). Applied when the module
+   * is compiled (`compileGuest`). */
+  maxMemoryMiB?: number;
+}
+
+/** libbpf 1.1's program type names by `enum bpf_prog_type` value (libbpf.c prog_type_name):
+ * what `--allow-program-type` accepts, and the fallback when `libbpf_bpf_prog_type_str`
+ * does not know a value. */
+export const PROGRAM_TYPE_NAMES: readonly string[] = [
+  "unspec",
+  "socket_filter",
+  "kprobe",
+  "sched_cls",
+  "sched_act",
+  "tracepoint",
+  "xdp",
+  "perf_event",
+  "cgroup_skb",
+  "cgroup_sock",
+  "lwt_in",
+  "lwt_out",
+  "lwt_xmit",
+  "sock_ops",
+  "sk_skb",
+  "cgroup_device",
+  "sk_msg",
+  "raw_tracepoint",
+  "cgroup_sock_addr",
+  "lwt_seg6local",
+  "lirc_mode2",
+  "sk_reuseport",
+  "flow_dissector",
+  "cgroup_sysctl",
+  "raw_tracepoint_writable",
+  "cgroup_sockopt",
+  "tracing",
+  "struct_ops",
+  "ext",
+  "lsm",
+  "sk_lookup",
+  "syscall",
+  "netfilter",
+];
+
+/** The policy flags of the CLI, each taking a value. */
+export const POLICY_FLAGS: ReadonlySet<string> = new Set([
+  "--allow-program-type",
+  "--allow-attach",
+  "--allow-map-write",
+  "--max-objects",
+  "--max-memory",
+]);
+
+/** Their lines for the CLI's usage text. */
+export const POLICY_USAGE = `
+GUEST POLICY (opt-in; by default a guest may do all that root may):
+      --allow-program-type=T,...    Load only objects whose programs all have these
+                                    types (libbpf names: tracepoint, raw_tracepoint,
+                                    tracing, kprobe, perf_event, xdp, cgroup_skb, ...)
+      --allow-attach=A,...          Attach only to these targets: cgroup:DIR (a cgroup
+                                    v2 directory and below), xdp:IFNAME, auto (programs
+                                    with no target, attached from their ELF section)
+      --allow-map-write=false       Maps are read-only from the guest
+      --max-objects=N               At most N BPF objects loaded at once
+      --max-memory=MiB              Cap on guest memory (default ${DEFAULT_MAX_MEMORY_MIB})
+`;
+
+/** A policy being built from flags. */
+export type MutablePolicy = { -readonly [K in keyof GuestPolicy]: GuestPolicy[K] };
+
+/**
+ * Applies one policy flag of the CLI to `policy`. Returns an error message for a bad value
+ * (the CLI reports it as a usage error), or undefined.
+ */
+export function applyPolicyFlag(
+  policy: MutablePolicy,
+  flag: string,
+  value: string,
+): string | undefined {
+  const list = value.split(",").map((s) => s.trim()).filter((s) => s !== "");
+  switch (flag) {
+    case "--allow-program-type": {
+      const unknown = list.filter((t) => !PROGRAM_TYPE_NAMES.includes(t));
+      if (unknown.length) {
+        return `${flag}: unknown program type ${unknown.map((t) => `"${t}"`).join(", ")} ` +
+          `(known: ${PROGRAM_TYPE_NAMES.slice(1).join(", ")})`;
+      }
+      policy.allowProgramTypes = new Set([...(policy.allowProgramTypes ?? []), ...list]);
+      return undefined;
+    }
+    case "--allow-attach": {
+      for (const rule of list) {
+        const err = attachRuleError(rule);
+        if (err) return `${flag}: ${err}`;
+      }
+      policy.allowAttach = [...(policy.allowAttach ?? []), ...list];
+      return undefined;
+    }
+    case "--allow-map-write": {
+      if (value !== "true" && value !== "false") {
+        return `${flag} takes true or false, got "${value}"`;
+      }
+      policy.allowMapWrite = value === "true";
+      return undefined;
+    }
+    case "--max-objects":
+    case "--max-memory": {
+      const n = Number(value);
+      const min = flag === "--max-objects" ? 0 : 1;
+      // 65536 pages of 64 KiB: the most a wasm32 memory can have.
+      const max = flag === "--max-objects" ? 1_000_000 : 4096;
+      if (!/^\d+$/.test(value) || n < min || n > max) {
+        return `${flag} takes a whole number from ${min} to ${max}, got "${value}"`;
+      }
+      if (flag === "--max-objects") policy.maxObjects = n;
+      else policy.maxMemoryMiB = n;
+      return undefined;
+    }
+    default:
+      return `unknown policy option ${flag}`;
+  }
+}
+
+// --- program types --------------------------------------------------------------------------
+
+/** The name of a program type value (libbpf's, or our table's, or "type N"). */
+export function programTypeName(type: number, fromLibbpf?: string | null): string {
+  return fromLibbpf ?? PROGRAM_TYPE_NAMES[type] ?? `type ${type}`;
+}
+
+/** Null when a program of type `typeName` may be loaded; otherwise the refusal message. */
+export function programTypeRefusal(
+  policy: GuestPolicy,
+  program: string,
+  section: string,
+  typeName: string,
+): string | null {
+  const allowed = policy.allowProgramTypes;
+  if (!allowed || allowed.has(typeName)) return null;
+  return `refused to load program "${program}" (section ${section}) of type ${typeName}: ` +
+    `--allow-program-type allows ${[...allowed].join(", ") || "none"}`;
+}
+
+// --- attach targets -------------------------------------------------------------------------
+
+/** What an attach would do: attach to a cgroup, to an interface, or from the ELF section. */
+export type AttachKind =
+  | { kind: "cgroup"; path: string }
+  | { kind: "xdp"; ifname: string }
+  | { kind: "auto" };
+
+function attachRuleError(rule: string): string | undefined {
+  if (rule === "auto") return undefined;
+  const at = rule.indexOf(":");
+  const kind = at < 0 ? rule : rule.slice(0, at);
+  const arg = at < 0 ? "" : rule.slice(at + 1);
+  if (kind === "cgroup") {
+    return arg.startsWith("/") ? undefined : `"${rule}": cgroup: takes an absolute directory`;
+  }
+  if (kind === "xdp") return arg ? undefined : `"${rule}": xdp: takes an interface name`;
+  return `"${rule}": expected auto, cgroup:DIR or xdp:IFNAME`;
+}
+
+/** A path without "." and ".." components, duplicate or trailing slashes. */
+export function normalizePath(path: string): string {
+  const out: string[] = [];
+  for (const part of path.split("/")) {
+    if (part === "" || part === ".") continue;
+    if (part === "..") out.pop();
+    else out.push(part);
+  }
+  return "/" + out.join("/");
+}
+
+/** The canonical form of an allowed cgroup directory (symlinks resolved when it exists). */
+function canonicalDir(path: string): string {
+  try {
+    return Deno.realPathSync(path);
+  } catch {
+    return normalizePath(path);
+  }
+}
+
+/**
+ * Null when the attach is allowed; otherwise the refusal message. For a cgroup, `kind.path`
+ * must be the canonical path of the directory already opened (read back from
+ * /proc/self/fd), so that neither "..", nor a symlink, nor a rename between the check and the
+ * attach can escape the list.
+ */
+export function attachRefusal(
+  policy: GuestPolicy,
+  program: string,
+  section: string,
+  kind: AttachKind,
+): string | null {
+  const rules = policy.allowAttach;
+  if (!rules) return null;
+  for (const rule of rules) {
+    if (kind.kind === "auto" && rule === "auto") return null;
+    if (kind.kind === "xdp" && rule === `xdp:${kind.ifname}`) return null;
+    if (kind.kind === "cgroup" && rule.startsWith("cgroup:")) {
+      const dir = canonicalDir(rule.slice("cgroup:".length));
+      if (kind.path === dir || kind.path.startsWith(dir === "/" ? "/" : `${dir}/`)) return null;
+    }
+  }
+  const what = kind.kind === "auto"
+    ? "auto-attach (no target)"
+    : kind.kind === "xdp"
+    ? `interface ${kind.ifname}`
+    : `cgroup ${kind.path}`;
+  return `refused to attach program "${program}" (section ${section}) to ${what}: ` +
+    `--allow-attach allows ${rules.join(", ") || "nothing"}`;
+}
+
+// --- map writes and object count --------------------------------------------------------------
+
+/** Null when the guest may write maps; otherwise the refusal message. */
+export function mapWriteRefusal(policy: GuestPolicy, op: string, map: string): string | null {
+  if (policy.allowMapWrite !== false) return null;
+  return `refused ${op} on map "${map}": --allow-map-write=false`;
+}
+
+/** Null when one more object may be loaded; otherwise the refusal message. */
+export function objectCountRefusal(policy: GuestPolicy, loaded: number): string | null {
+  if (policy.maxObjects === undefined || loaded < policy.maxObjects) return null;
+  return `refused to load a BPF object: ${loaded} already loaded, --max-objects=${policy.maxObjects}`;
+}
+
+// --- logging ----------------------------------------------------------------------------------
+
+/** How many refusals of one kind are logged before the rest are only counted. */
+export const MAX_LOGGED_REFUSALS = 20;
+
+const refusalCounts = new WeakMap<HostLog, Map<string, number>>();
+
+/** Logs a refusal on the error log ("policy: ..."), one line, at most
+ * {@link MAX_LOGGED_REFUSALS} per kind and log (a guest retrying in a loop cannot flood
+ * stderr). */
+export function logRefusal(log: HostLog, kind: string, message: string): void {
+  let counts = refusalCounts.get(log);
+  if (!counts) refusalCounts.set(log, counts = new Map());
+  const n = (counts.get(kind) ?? 0) + 1;
+  counts.set(kind, n);
+  if (n <= MAX_LOGGED_REFUSALS) log.error(`policy: ${message}`);
+  if (n === MAX_LOGGED_REFUSALS) {
+    log.error(`policy: further ${kind} refusals are not logged`);
+  }
 }

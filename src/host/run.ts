@@ -4,7 +4,7 @@
  * object it held, whatever way it ended.
  */
 
-import { promising } from "../jspi.ts";
+import { promising, suspending } from "../jspi.ts";
 import type { InputSource, OutputSink } from "../wasi/host_hooks.ts";
 import { ProcExit, WasiPreview1 } from "../wasi/mod.ts";
 import { HostContext, type HostLog } from "./context.ts";
@@ -28,6 +28,8 @@ export interface GuestRunOptions {
   log: HostLog;
   wrapperModuleName?: string;
   callbackExportName?: string;
+  /** More import modules for the guest: `{ module: { name: fn } }`. */
+  extraImports?: HostImports;
   /** What the guest may do (program types, attach targets, map writes, ...); all by default. */
   policy?: GuestPolicy;
 }
@@ -40,6 +42,11 @@ export interface GuestRunResult {
   /** Set when the guest trapped: the trap's message. */
   trap?: string;
 }
+
+/** Host functions a script gives the guest, by import module and name. They may return a
+ * Promise: the guest then waits for it. */
+// deno-lint-ignore no-explicit-any
+export type HostImports = Record<string, Record<string, (...args: any[]) => unknown>>;
 
 /** Runs the guest to the end. Host-side failures before the guest starts throw
  * GuestModuleError; everything after is reported in the result. */
@@ -54,10 +61,12 @@ export async function runGuest(opts: GuestRunOptions): Promise<GuestRunResult> {
     stderr: opts.stderr,
     gate: opts.stop,
   });
-  checkGuestShape(opts.module, new Set(Object.keys(wasi.imports)), wrapperModule);
+  const extra = opts.extraImports ?? {};
+  checkGuestShape(opts.module, new Set(Object.keys(wasi.imports)), wrapperModule, extra);
 
   const ctx = new HostContext(opts.stop, opts.log, opts.policy ?? {});
   const imports: WebAssembly.Imports = {
+    ...wrapExtraImports(extra, opts.stop),
     [WASI_MODULE]: wasi.imports as WebAssembly.ModuleImports,
     ...makeBpfImports(ctx, {
       wrapperModule,
@@ -91,6 +100,29 @@ export async function runGuest(opts: GuestRunOptions): Promise<GuestRunResult> {
     return { ...result, code: exitCodeForStop(opts.stop.reason), stopped: opts.stop.reason };
   }
   return result;
+}
+
+/** A script's own host functions, for the guest's extra import modules. Each may be async (it
+ * is JSPI-suspending: the guest waits for its promise) and ends the guest once it is stopped. */
+function wrapExtraImports(extra: HostImports, stop: RunStop): WebAssembly.Imports {
+  const imports: WebAssembly.Imports = {};
+  for (const [moduleName, functions] of Object.entries(extra)) {
+    const wrapped: WebAssembly.ModuleImports = {};
+    for (const [name, fn] of Object.entries(functions)) {
+      wrapped[name] = suspending((...args: unknown[]) => {
+        stop.checkpoint();
+        const result = fn(...args);
+        if (!(result instanceof Promise)) return result;
+        // A stop must not wait for a host function that may never settle.
+        return stop.race(result).then((r) => {
+          if (r === "stopped") throw new GuestStopped(stop.reason ?? "kill");
+          return r.value;
+        });
+      });
+    }
+    imports[moduleName] = wrapped;
+  }
+  return imports;
 }
 
 function outcomeOf(e: unknown): GuestRunResult {

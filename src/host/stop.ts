@@ -38,9 +38,9 @@ export class GuestStopped extends Error {
   }
 }
 
-/** The exit status a stop maps to, by shell convention 128 + signal number. */
+/** The exit status a stop maps to, by shell convention 128 + signal number ("kill": SIGKILL). */
 export function exitCodeForStop(reason: StopReason): number {
-  return reason === "SIGTERM" ? 143 : 130;
+  return reason === "SIGTERM" ? 143 : reason === "SIGINT" ? 130 : 137;
 }
 
 const EFD_NONBLOCK = 0o4000;
@@ -82,6 +82,7 @@ export class RunStop implements BlockingGate {
     this.#reason = reason;
     this.#graceEndsAt = performance.now() + STOP_GRACE_MS;
     this.#controller.abort(new GuestStopped(reason));
+    this.resume(); // a paused guest must wake up to stop
     if (this.#eventFd >= 0) {
       const one = new BigUint64Array([1n]);
       getLibc().write(this.#eventFd, new Uint8Array(one.buffer), 8n);
@@ -107,14 +108,46 @@ export class RunStop implements BlockingGate {
     return this.#eventFd;
   }
 
-  /** Runs `wait` with the signal listeners armed (see the module comment for why only then). */
+  /** Runs `wait` with the signal listeners armed (see the module comment for why only then).
+   * A paused run stays suspended here, before and after the wait, until resumed or stopped. */
   async waiting<T>(wait: () => Promise<T>): Promise<T> {
     this.#arm();
     try {
-      return await wait();
+      await this.untilResumed();
+      const result = await wait();
+      await this.untilResumed();
+      return result;
     } finally {
       this.#disarm();
     }
+  }
+
+  // --- pause -------------------------------------------------------------------------------
+  // A paused guest makes no progress past its next blocking call (poll, sleep, stdin read):
+  // the call stays suspended until resume() or a stop. Pure computation between host calls
+  // cannot be paused on this thread; a guest in its own process is paused with SIGSTOP.
+
+  #resumed: Promise<void> | undefined;
+  #resume: (() => void) | undefined;
+
+  get paused(): boolean {
+    return this.#resumed !== undefined;
+  }
+
+  pause(): void {
+    if (this.#resumed || this.stopping) return;
+    this.#resumed = new Promise((resolve) => (this.#resume = resolve));
+  }
+
+  resume(): void {
+    const resume = this.#resume;
+    this.#resumed = this.#resume = undefined;
+    resume?.();
+  }
+
+  /** Resolves at once unless paused; then when resumed or stopped. */
+  untilResumed(): Promise<void> {
+    return this.#resumed ?? Promise.resolve();
   }
 
   sleep(ms: number): Promise<boolean> {

@@ -79,18 +79,28 @@ interface BpfIds {
 }
 
 async function bpftoolList(what: "prog" | "link"): Promise<Map<number, string>> {
-  const o = await new Deno.Command("bpftool", { args: ["-j", what, "list"], stdout: "piped" })
-    .output();
-  const ids = new Map<number, string>();
-  if (!o.success) throw new Error(`bpftool -j ${what} list failed (status ${o.code})`);
-  const text = new TextDecoder().decode(o.stdout).trim();
-  for (const e of JSON.parse(text || "[]") as Array<Record<string, unknown>>) {
-    const desc = what === "prog"
-      ? `${e.type ?? "?"} ${e.name ?? "(no name)"}`
-      : `${e.type ?? "?"} prog_id=${e.prog_id ?? "?"}`;
-    ids.set(Number(e.id), desc);
+  // bpftool fails when an object vanishes between its listing and its lookup (other tests and
+  // processes tear links down concurrently): try again a few times.
+  for (let attempt = 1;; attempt++) {
+    const o = await new Deno.Command("bpftool", {
+      args: ["-j", what, "list"],
+      stdout: "piped",
+      stderr: "piped",
+    }).output();
+    if (!o.success) {
+      if (attempt < 5) continue;
+      throw new Error(`bpftool -j ${what} list failed (status ${o.code})`);
+    }
+    const ids = new Map<number, string>();
+    const text = new TextDecoder().decode(o.stdout).trim();
+    for (const e of JSON.parse(text || "[]") as Array<Record<string, unknown>>) {
+      const desc = what === "prog"
+        ? `${e.type ?? "?"} ${e.name ?? "(no name)"}`
+        : `${e.type ?? "?"} prog_id=${e.prog_id ?? "?"}`;
+      ids.set(Number(e.id), desc);
+    }
+    return ids;
   }
-  return ids;
 }
 
 /** Ids of the BPF programs and links that exist now, system-wide. */
@@ -198,8 +208,12 @@ export function kernelTest(name: string, fn: (t: Deno.TestContext) => Promise<vo
         );
       }
       if (!warmedUp) {
-        // the first subprocess spawn and FFI use open a few long-lived fds in this process
+        // The first subprocess spawn and the first in-process guest run (FFI libraries,
+        // runtime internals) open a few fds that live as long as this process: open them
+        // before counting.
         await new Deno.Command("true").output();
+        const { WasmBpfCommand } = await import("../../mod.ts");
+        await new WasmBpfCommand(guest("api/exitcode.wasm"), { isolation: "inline" }).output();
         warmedUp = true;
       }
       const before = await bpfIds();

@@ -10,8 +10,27 @@
 import { Errno } from "../../errno.ts";
 import { BufferPoller, type Delivery } from "../buffer_poller.ts";
 import type { HostContext } from "../context.ts";
+import type { LoadedObject } from "../bpf_objects.ts";
 
 type GuestCallback = Delivery["callback"];
+
+/** The poller of buffer map `fd` of `loaded`, created on first use; or a negative errno. */
+export function pollerFor(
+  ctx: HostContext,
+  loaded: LoadedObject,
+  fd: number,
+): BufferPoller | number {
+  const existing = loaded.pollers.get(fd);
+  if (existing) return existing;
+  // The buffer must be a map of this very object: the poller lives and dies with it.
+  const map = ctx.objects.mapByFd(fd);
+  if (!map || map.owner !== loaded) return -Errno.EBADF;
+  const created = BufferPoller.create(map, ctx.log.debug);
+  if (typeof created === "number") return created;
+  loaded.pollers.set(fd, created);
+  ctx.log.debug(`buffer ${map.name}: ${created.kind} consumer`);
+  return created;
+}
 
 /** Shared by both forms once the callback is known. */
 function poll(
@@ -24,28 +43,27 @@ function poll(
   maxSize: number,
   timeoutMs: number,
 ): number | Promise<number> {
+  if (ctx.stop.paused) {
+    // A paused guest gets no records: it stays suspended here until resume() (or a stop).
+    return ctx.stop.untilResumed().then(() =>
+      ctx.stop.stopping
+        ? -Errno.EINTR
+        : poll(ctx, handle, fd, callback, cbCtx, dataPtr, maxSize, timeoutMs)
+    );
+  }
   const loaded = ctx.objects.get(handle);
   if (!loaded) return -Errno.EINVAL;
   if (!ctx.memory.inBounds(dataPtr, maxSize)) return -Errno.EFAULT;
-  let poller = loaded.pollers.get(fd);
-  if (!poller) {
-    // The buffer must be a map of this very object: the poller lives and dies with it.
-    const map = ctx.objects.mapByFd(fd);
-    if (!map || map.owner !== loaded) return -Errno.EBADF;
-    const created = BufferPoller.create(map, ctx.log.debug);
-    if (typeof created === "number") return created;
-    poller = created;
-    loaded.pollers.set(fd, poller);
-  }
+  const poller = pollerFor(ctx, loaded, fd);
+  if (typeof poller === "number") return poller;
   const delivery: Delivery = { memory: ctx.memory, dataPtr, maxSize, ctx: cbCtx, callback };
   const ready = poller.consume(delivery);
   if (ready !== 0 || timeoutMs === 0) return ready;
 
-  const waitingPoller = poller;
-  return ctx.stop.waiting(() => waitingPoller.wait(timeoutMs, ctx.stop.wakeFd)).then(() => {
+  return ctx.stop.waiting(() => poller.wait(timeoutMs, ctx.stop.wakeFd)).then(() => {
     if (ctx.stop.stopping) return -Errno.EINTR;
     if (loaded.closed) return -Errno.EINVAL;
-    return waitingPoller.consume(delivery);
+    return poller.consume(delivery);
   });
 }
 

@@ -3,6 +3,8 @@
 import { Errno } from "../../errno.ts";
 import { cString, getLibbpf } from "../../libbpf_ffi.ts";
 import type { HostContext } from "../context.ts";
+import { MapType } from "../bpf_objects.ts";
+import { pollerFor } from "./buffer_poll.ts";
 
 export function makeMapFdByName(ctx: HostContext): (handle: bigint, name: number) => number {
   return (handle, namePtr) => {
@@ -15,6 +17,12 @@ export function makeMapFdByName(ctx: HostContext): (handle: bigint, name: number
     // as well as by libbpf's prefixed name, as upstream hosts do.
     const lib = getLibbpf();
     const map = lib.bpf_object__find_map_by_name(loaded.unsafeObject, cString(name));
-    return map === null ? -Errno.ENOENT : lib.bpf_map__fd(map);
+    if (map === null) return -Errno.ENOENT;
+    const fd = lib.bpf_map__fd(map);
+    // A perf buffer only receives records once its per-CPU perf events exist: open it now (a
+    // guest asks for the fd to poll it later), not at the first poll, so that records sent
+    // between attach and that poll are not lost. (A ring buffer keeps them anyway.)
+    if (ctx.objects.mapByFd(fd)?.type === MapType.PERF_EVENT_ARRAY) pollerFor(ctx, loaded, fd);
+    return fd;
   };
 }

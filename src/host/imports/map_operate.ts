@@ -4,11 +4,13 @@
  * The fd must be a map of an object this guest loaded: a guest may not reach other fds of the
  * host. Sizes come from the map, every pointer the command uses is bounds-checked against them,
  * and the kernel then reads and writes guest memory directly (no copy). A pointer of 0 is NULL.
+ * Under `--allow-map-write=false` (policy.ts), UPDATE_ELEM and DELETE_ELEM return -EPERM.
  */
 
 import { Errno } from "../../errno.ts";
 import { getLibbpf } from "../../libbpf_ffi.ts";
 import type { HostContext } from "../context.ts";
+import { logRefusal, mapWriteRefusal } from "../policy.ts";
 
 export const MapCmd = { LOOKUP_ELEM: 1, UPDATE_ELEM: 2, DELETE_ELEM: 3, GET_NEXT_KEY: 4 } as const;
 
@@ -30,6 +32,17 @@ export function makeMapOperate(
     };
     // flags is a u64 on the wire; wasm hands us an i64 BigInt.
     const f = BigInt.asUintN(64, flags);
+    if (cmd === MapCmd.UPDATE_ELEM || cmd === MapCmd.DELETE_ELEM) {
+      const refusal = mapWriteRefusal(
+        ctx.policy,
+        cmd === MapCmd.UPDATE_ELEM ? "update" : "delete",
+        map.name,
+      );
+      if (refusal) {
+        logRefusal(ctx.log, "map write", refusal);
+        return -Errno.EPERM;
+      }
+    }
     switch (cmd) {
       case MapCmd.LOOKUP_ELEM: {
         const k = addr(key, map.keySize, false);

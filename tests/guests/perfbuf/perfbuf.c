@@ -1,6 +1,6 @@
 // Host-ABI test guest: polls a perf buffer AND a ring buffer of one object (upstream hosts
 // support one poller per object) with wasm_bpf_buffer_poll and table-index callbacks.
-// Usage: perfbuf.wasm <tgid-to-trace> <records-per-buffer> [trap|exit]
+// Usage: perfbuf.wasm <tgid-to-trace> <records-per-buffer> [trap|exit|late]
 // Prints "ready" once attached; the test then calls getsid(1000+i) and getpgid(2000+i).
 // Each record: "perf seq=.. tgid=.. arg=.. tag=.. n=.. ctx=.. at=ok|bad tail=ok|bad"; the ring
 // buffer is polled with max_size 20 < 24, so its records arrive truncated to 20 bytes. The ring
@@ -88,13 +88,22 @@ int main(int argc, char **argv) {
   int fd_ring = wasm_bpf_map_fd_by_name(h, P("ring"));
   /* Create both pollers before the test starts triggering (a perf buffer only sees records
    * written after it is opened). Nothing is pending yet: both return 0 at once. */
-  int p0 = wasm_bpf_buffer_poll(h, fd_perf, cb_index(on_sample), P(&perf_ctx), P(perf_buf),
-                                BUF_SZ, 0);
-  int r0 = wasm_bpf_buffer_poll(h, fd_ring, cb_index(on_sample), P(&ring_ctx), P(ring_buf),
-                                RING_MAX, 0);
-  printf("first polls perf=%d ring=%d\n", p0, r0);
+  /* With "late", the first poll comes only after the test has triggered every record: the
+   * host must have opened the perf buffer when the guest asked for its fd. */
+  if (strcmp(end_in_callback, "late") != 0) {
+    int p0 = wasm_bpf_buffer_poll(h, fd_perf, cb_index(on_sample), P(&perf_ctx), P(perf_buf),
+                                  BUF_SZ, 0);
+    int r0 = wasm_bpf_buffer_poll(h, fd_ring, cb_index(on_sample), P(&ring_ctx), P(ring_buf),
+                                  RING_MAX, 0);
+    printf("first polls perf=%d ring=%d\n", p0, r0);
+  }
   printf("ready\n");
   fflush(stdout);
+  if (strcmp(end_in_callback, "late") == 0) {
+    /* wait for the test's "go" on stdin: by then every record has been sent */
+    char go[8];
+    if (!fgets(go, sizeof go, stdin)) return 1;
+  }
 
   int perf_returned = 0, ring_returned = 0, neg42 = 0, errors = 0;
   for (int i = 0; i < 800 && (perf_ctx.got < count || ring_ctx.got < count); i++) {

@@ -1,0 +1,496 @@
+// `deno task bench [--json] [--smoke] [--reps N] [--with-fallback]`: this runtime against a
+// native C program using the same system libbpf on the same BPF objects, in the same run.
+//
+// - startup: spawn -> every program of runqlat attached (the "Tracing run queue latency..."
+//   banner, printed after attach; `script -qfc` gives both a pty so the line is not buffered),
+//   examples/runqlat/runqlat.wasm against libbpf-tools' /usr/sbin/runqlat.
+// - events: records per second delivered to the guest callback (to the C callback natively),
+//   16- and 256-byte records, ring buffer and perf buffer. The producer (bench/guests/evbench/
+//   evbench.bpf.c) emits a whole batch from one getppid() of this driver through bpf_loop, into
+//   a buffer nobody is draining yet; then the consumer drains it and times only the drain. So
+//   the consumer, not the trigger, is measured. This driver runs (and triggers) on CPU 1, the
+//   consumer on CPU 0. CPU time per record: the consumer process's CPU time (all its threads,
+//   /proc/PID/task/*/schedstat) between "go" and "next" of each batch, less that of the same
+//   stdio handshake with nothing to drain (idle rounds), over the records. The first batch
+//   warms up (JIT tiers, caches) and is not counted, natively either.
+// - map ops: updates, lookups and get_next_key walks per second on a 10k-entry hash map, from
+//   inside the guest (bench/guests/mapbench) against the same loops in C.
+// - memory: peak RSS (VmHWM) of the consumer during the events runs (max over the four kinds).
+//
+// Prints a table (min / median over repetitions, ratio of the medians). With --json the LAST
+// line is one JSON object: { <metric>: { ours, native } } of the medians.
+
+const REPO = decodeURIComponent(new URL("..", import.meta.url).pathname).replace(/\/$/, "");
+const OUT = `${REPO}/bench/out`;
+const NATIVE = `${OUT}/bench_native`;
+
+interface Options {
+  json: boolean;
+  smoke: boolean;
+  reps: number;
+  withFallback: boolean;
+}
+
+function parseArgs(args: string[]): Options {
+  const o: Options = { json: false, smoke: false, reps: 0, withFallback: false };
+  for (let i = 0; i < args.length; i++) {
+    const a = args[i];
+    if (a === "--json") o.json = true;
+    else if (a === "--smoke") o.smoke = true;
+    else if (a === "--with-fallback") o.withFallback = true;
+    else if (a === "--reps") o.reps = Number(args[++i]);
+    else {
+      console.error("usage: deno task bench [--json] [--smoke] [--reps N] [--with-fallback]");
+      Deno.exit(2);
+    }
+  }
+  if (!o.reps) o.reps = o.smoke ? 1 : 5;
+  return o;
+}
+
+// ---------------------------------------------------------------------------------------------
+// libc: getppid (the trigger), CPU affinity
+
+const libc = Deno.dlopen(
+  "libc.so.6",
+  {
+    getppid: { parameters: [], result: "i32" },
+    sched_setaffinity: { parameters: ["i32", "usize", "buffer"], result: "i32" },
+  } as const,
+).symbols;
+
+function pinSelf(cpu: number): void {
+  const mask = new Uint8Array(128);
+  mask[cpu >> 3] = 1 << (cpu & 7);
+  libc.sched_setaffinity(0, BigInt(mask.length), mask);
+}
+
+const nCpus = navigator.hardwareConcurrency;
+const CONSUMER_CPU = 0;
+const DRIVER_CPU = nCpus > 1 ? 1 : 0;
+
+// ---------------------------------------------------------------------------------------------
+// Build: the native reference (gcc -lbpf) and the BPF objects it loads (the very bytes the
+// wasm guests embed, taken from their committed .bpf.bytes.h)
+
+async function sh(cmd: string, args: string[]): Promise<string> {
+  const o = await new Deno.Command(cmd, { args, stdout: "piped", stderr: "piped" }).output();
+  const td = new TextDecoder();
+  if (!o.success) {
+    throw new Error(`${cmd} ${args.join(" ")} failed:\n${td.decode(o.stderr)}`);
+  }
+  return td.decode(o.stdout);
+}
+
+function objectFromBytesHeader(path: string): Uint8Array {
+  const text = Deno.readTextFileSync(path);
+  const body = text.slice(text.indexOf("{", text.indexOf("_bpf_o[")) + 1, text.indexOf("};"));
+  const bytes = body.match(/0x[0-9a-f]{2}/gi) ?? [];
+  return Uint8Array.from(bytes, (b) => parseInt(b, 16));
+}
+
+async function build(): Promise<void> {
+  await Deno.mkdir(OUT, { recursive: true });
+  await sh("gcc", ["-O2", "-Wall", "-o", NATIVE, `${REPO}/bench/native/bench_native.c`, "-lbpf"]);
+  for (const name of ["evbench", "mapbench"]) {
+    Deno.writeFileSync(
+      `${OUT}/${name}.bpf.o`,
+      objectFromBytesHeader(`${REPO}/bench/guests/${name}/${name}.bpf.bytes.h`),
+    );
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Processes
+
+const DENO_RUN = [
+  Deno.execPath(),
+  "run",
+  "--allow-ffi",
+  "--allow-read",
+  "--allow-write",
+  "--allow-env=LIBBPF_PATH,WASM_BPF_BUFFER_READER",
+  `${REPO}/mod.ts`,
+];
+
+type Side = "ours" | "native" | "fallback";
+
+/** Reads a child's stdout line by line. */
+class Lines {
+  #buf = "";
+  #reader: ReadableStreamDefaultReader<Uint8Array>;
+  #dec = new TextDecoder();
+  constructor(stream: ReadableStream<Uint8Array>) {
+    this.#reader = stream.getReader();
+  }
+  async next(): Promise<string | null> {
+    for (;;) {
+      const nl = this.#buf.indexOf("\n");
+      if (nl >= 0) {
+        const line = this.#buf.slice(0, nl);
+        this.#buf = this.#buf.slice(nl + 1);
+        return line;
+      }
+      const { value, done } = await this.#reader.read();
+      if (done) return null;
+      this.#buf += this.#dec.decode(value, { stream: true });
+    }
+  }
+  async expect(prefix: string, what: string): Promise<string> {
+    const line = await this.next();
+    if (line === null || !line.startsWith(prefix)) {
+      throw new Error(`${what}: expected "${prefix}", got ${JSON.stringify(line)}`);
+    }
+    return line;
+  }
+}
+
+/** CPU time of every thread of `pid` so far, in ns. */
+function processCpuNs(pid: number): number {
+  let total = 0;
+  for (const t of Deno.readDirSync(`/proc/${pid}/task`)) {
+    try {
+      total += Number(Deno.readTextFileSync(`/proc/${pid}/task/${t.name}/schedstat`).split(" ")[0]);
+    } catch { /* thread gone */ }
+  }
+  return total;
+}
+
+function vmHwmMb(pid: number): number {
+  const m = Deno.readTextFileSync(`/proc/${pid}/status`).match(/^VmHWM:\s+(\d+) kB/m);
+  return m ? Number(m[1]) / 1024 : NaN;
+}
+
+function fields(line: string): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const m of line.matchAll(/(\w+)=(\d+)/g)) out[m[1]] = Number(m[2]);
+  return out;
+}
+
+function consumerCommand(side: Side, guestArgs: string[], nativeArgs: string[]) {
+  const cmd = side === "native" ? [NATIVE, ...nativeArgs] : [...DENO_RUN, ...guestArgs];
+  return new Deno.Command("taskset", {
+    args: ["-c", String(CONSUMER_CPU), ...cmd],
+    cwd: REPO,
+    stdin: "piped",
+    stdout: "piped",
+    stderr: "piped",
+    env: side === "fallback" ? { WASM_BPF_BUFFER_READER: "libbpf" } : {},
+  });
+}
+
+// ---------------------------------------------------------------------------------------------
+// Events
+
+interface EventKind {
+  key: string;
+  mode: string;
+  rounds: number;
+  perRound: number;
+}
+
+/** Handshake-only rounds at the end of an events run (IDLE_ROUNDS in evbench.c and
+ * bench_native.c). */
+const IDLE_ROUNDS = 8;
+
+interface EventResult {
+  perS: number;
+  cpuNsPerRecord: number;
+  rssMb: number;
+}
+
+async function eventsRun(side: Side, k: EventKind): Promise<EventResult> {
+  const what = `events ${k.mode} (${side})`;
+  const args = [k.mode, String(Deno.pid), String(k.rounds), String(k.perRound)];
+  const child = consumerCommand(
+    side,
+    [`${REPO}/bench/guests/evbench/evbench.wasm`, ...args],
+    ["events", `${OUT}/evbench.bpf.o`, ...args],
+  ).spawn();
+  const stderr = new Response(child.stderr).text();
+  const lines = new Lines(child.stdout);
+  const w = child.stdin.getWriter();
+  const go = new TextEncoder().encode("go\n");
+  try {
+    await lines.expect("ready", what);
+    let cpu = 0;
+    for (let r = 0; r < k.rounds; r++) {
+      libc.getppid(); // emits perRound records, synchronously, from this thread (DRIVER_CPU)
+      const before = processCpuNs(child.pid);
+      await w.write(go);
+      await lines.expect("next", what);
+      if (r > 0) cpu += processCpuNs(child.pid) - before; // round 0 warms up, untimed
+    }
+    // idle rounds: the handshake alone, taken out of the CPU time per record
+    let idleCpu = 0;
+    for (let r = 0; r < IDLE_ROUNDS; r++) {
+      const before = processCpuNs(child.pid);
+      await w.write(go);
+      await lines.expect("next", what);
+      idleCpu += processCpuNs(child.pid) - before;
+    }
+    // (clamped: for a native drain the handshake noise can exceed the drain itself)
+    cpu = Math.max(0, cpu - (idleCpu / IDLE_ROUNDS) * (k.rounds - 1));
+    const done = fields(await lines.expect("done", what));
+    const rssMb = vmHwmMb(child.pid);
+    await w.write(go);
+    await w.close();
+    const status = await child.status;
+    if (!status.success) throw new Error(`${what}: exit ${status.code}\n${await stderr}`);
+    const want = k.rounds * k.perRound;
+    if (done.records !== want || done.bad !== 0 || done.dropped !== 0 || done.emitted !== want) {
+      throw new Error(`${what}: ${JSON.stringify(done)} (want ${want} records, in order)`);
+    }
+    return {
+      perS: done.timed / (done.ns / 1e9),
+      cpuNsPerRecord: cpu / done.timed,
+      rssMb,
+    };
+  } catch (e) {
+    try {
+      child.kill("SIGKILL");
+    } catch { /* gone */ }
+    await child.status;
+    throw new Error(`${e instanceof Error ? e.message : e}\nstderr: ${await stderr}`);
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Map operations
+
+interface MapResult {
+  lookup: number;
+  update: number;
+  next: number;
+}
+
+async function mapsRun(side: Side, ops: number, walks: number): Promise<MapResult> {
+  const what = `maps (${side})`;
+  const args = [String(ops), String(walks)];
+  const child = consumerCommand(
+    side,
+    [`${REPO}/bench/guests/mapbench/mapbench.wasm`, ...args],
+    ["maps", `${OUT}/mapbench.bpf.o`, ...args],
+  ).spawn();
+  await child.stdin.close();
+  const out = await child.output();
+  const td = new TextDecoder();
+  const line = td.decode(out.stdout).split("\n").find((l) => l.startsWith("result "));
+  if (!out.success || !line) {
+    throw new Error(`${what}: exit ${out.code}\n${td.decode(out.stdout)}${td.decode(out.stderr)}`);
+  }
+  const f = fields(line);
+  if (f.bad !== 0) throw new Error(`${what}: ${line}`);
+  return {
+    update: f.updates / (f.update_ns / 1e9),
+    lookup: f.lookups / (f.lookup_ns / 1e9),
+    next: f.nexts / (f.next_ns / 1e9),
+  };
+}
+
+// ---------------------------------------------------------------------------------------------
+// Startup
+
+const RUNQLAT_NATIVE = "/usr/sbin/runqlat";
+
+function shellQuote(s: string): string {
+  return `'${s.replaceAll("'", `'\\''`)}'`;
+}
+
+async function startupRun(side: "ours" | "native"): Promise<number> {
+  const cmd = side === "native"
+    ? [RUNQLAT_NATIVE]
+    : [...DENO_RUN, `${REPO}/examples/runqlat/runqlat.wasm`];
+  const start = performance.now();
+  const child = new Deno.Command("script", {
+    args: ["-qfc", cmd.map(shellQuote).join(" "), "/dev/null"],
+    cwd: REPO,
+    stdin: "piped",
+    stdout: "piped",
+    stderr: "piped",
+  }).spawn();
+  const reader = child.stdout.getReader();
+  const dec = new TextDecoder();
+  let text = "";
+  let ms = NaN;
+  const timer = setTimeout(() => child.kill("SIGKILL"), 20_000);
+  for (;;) {
+    const { value, done } = await reader.read();
+    if (done) break;
+    text += dec.decode(value, { stream: true });
+    if (text.includes("Tracing run queue latency")) {
+      ms = performance.now() - start;
+      break;
+    }
+  }
+  // Ctrl-C through the pty: both end as they do for a user, detaching their programs.
+  const w = child.stdin.getWriter();
+  await w.write(new Uint8Array([3])).catch(() => {});
+  await w.close().catch(() => {});
+  (async () => {
+    try {
+      for (;;) if ((await reader.read()).done) break;
+    } catch { /* closed */ }
+  })();
+  await child.status;
+  clearTimeout(timer);
+  await child.stderr.cancel().catch(() => {});
+  if (Number.isNaN(ms)) throw new Error(`startup (${side}): no banner\n${text}`);
+  return ms;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Statistics and output
+
+interface Pair {
+  ours: number[];
+  native: number[];
+  fallback?: number[];
+}
+
+function median(xs: number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  const m = s.length >> 1;
+  return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
+}
+
+function fmt(x: number): string {
+  if (!Number.isFinite(x)) return String(x);
+  const a = Math.abs(x);
+  if (a >= 1e6) return `${(x / 1e6).toFixed(2)}M`;
+  if (a >= 1e4) return `${(x / 1e3).toFixed(1)}k`;
+  if (a >= 100) return x.toFixed(0);
+  return x.toFixed(1);
+}
+
+function row(name: string, ours: number[], native: number[], note = ""): string {
+  const mo = median(ours), mn = median(native);
+  const cell = (xs: number[]) => `${fmt(Math.min(...xs))} / ${fmt(median(xs))}`.padStart(19);
+  return `${name.padEnd(28)}${cell(ours)}${cell(native)}${
+    (mo / mn).toFixed(3).padStart(9)
+  }  ${note}`;
+}
+
+async function main(): Promise<number> {
+  const o = parseArgs(Deno.args);
+  if (Deno.uid() !== 0) {
+    console.error("bench: needs root (loads and attaches BPF programs)");
+    return 1;
+  }
+  const log = (s: string) => console.error(s);
+  const t0 = performance.now();
+  await build();
+  pinSelf(DRIVER_CPU);
+
+  const S = o.smoke;
+  const kinds: EventKind[] = [
+    {
+      key: "ringbuf_16b_events_per_s",
+      mode: "ring16",
+      rounds: S ? 2 : 16,
+      perRound: S ? 2000 : 131072,
+    },
+    {
+      key: "ringbuf_256b_events_per_s",
+      mode: "ring256",
+      rounds: S ? 2 : 16,
+      perRound: S ? 500 : 15000,
+    },
+    {
+      key: "perfbuf_16b_events_per_s",
+      mode: "perf16",
+      rounds: S ? 2 : 20,
+      perRound: S ? 500 : 6000,
+    },
+    {
+      key: "perfbuf_256b_events_per_s",
+      mode: "perf256",
+      rounds: S ? 2 : 20,
+      perRound: S ? 100 : 900,
+    },
+  ];
+  const sides: Side[] = o.withFallback ? ["ours", "native", "fallback"] : ["ours", "native"];
+  const startup: Pair = { ours: [], native: [] };
+  const ev: Record<string, Record<Side, EventResult[]>> = {};
+  const rss: Record<Side, number[]> = { ours: [], native: [], fallback: [] };
+  const mp: Record<Side, MapResult[]> = { ours: [], native: [], fallback: [] };
+
+  for (let rep = 0; rep < o.reps; rep++) {
+    log(`bench: repetition ${rep + 1}/${o.reps}`);
+    // interleaved, so drift of the machine hits both sides alike
+    for (const side of ["native", "ours"] as const) startup[side].push(await startupRun(side));
+    const repRss: Record<Side, number> = { ours: 0, native: 0, fallback: 0 };
+    for (const k of kinds) {
+      ev[k.key] ??= { ours: [], native: [], fallback: [] };
+      for (const side of sides) {
+        const r = await eventsRun(side, k);
+        ev[k.key][side].push(r);
+        repRss[side] = Math.max(repRss[side], r.rssMb);
+      }
+    }
+    for (const side of sides) rss[side].push(repRss[side]);
+    for (const side of sides) {
+      mp[side].push(await mapsRun(side, S ? 2000 : 200_000, S ? 1 : 20));
+    }
+  }
+
+  const cpuInfo = (await sh("sh", ["-c", "grep -m1 'model name' /proc/cpuinfo | cut -d: -f2"]))
+    .trim();
+  const lines: string[] = [];
+  lines.push(
+    `machine: ${cpuInfo}, ${nCpus} CPUs, kernel ${Deno.osRelease()}, Deno ${Deno.version.deno}; ` +
+      `${o.reps} repetition(s)${S ? " (smoke counts)" : ""}`,
+  );
+  lines.push(
+    `${"metric".padEnd(28)}${"ours min / med".padStart(19)}${"native min / med".padStart(19)}` +
+      `${"ratio".padStart(9)}`,
+  );
+  const json: Record<string, { ours: number; native: number }> = {};
+  lines.push(row("startup_ms (runqlat)", startup.ours, startup.native, "lower is better"));
+  json.startup_ms = { ours: median(startup.ours), native: median(startup.native) };
+  for (const k of kinds) {
+    const e = ev[k.key];
+    const rate = (s: Side) => e[s].map((r) => r.perS);
+    const cpu = (s: Side) => e[s].map((r) => r.cpuNsPerRecord);
+    lines.push(row(k.key, rate("ours"), rate("native")));
+    lines.push(row("  cpu_ns_per_record", cpu("ours"), cpu("native"), "lower is better"));
+    if (o.withFallback) {
+      lines.push(row("  libbpf-callback path", rate("fallback"), rate("native"), "(fallback)"));
+    }
+    if (k.key !== "perfbuf_256b_events_per_s") {
+      json[k.key] = { ours: median(rate("ours")), native: median(rate("native")) };
+    }
+  }
+  const mrow = (key: keyof MapResult, name: string) => {
+    const ours = mp.ours.map((r) => r[key]);
+    const native = mp.native.map((r) => r[key]);
+    lines.push(row(name, ours, native));
+    json[name] = { ours: median(ours), native: median(native) };
+  };
+  mrow("lookup", "map_lookup_per_s");
+  mrow("update", "map_update_per_s");
+  mrow("next", "map_next_key_per_s");
+  lines.push(row("peak_rss_mb (events runs)", rss.ours, rss.native, "lower is better"));
+  json.peak_rss_mb = { ours: median(rss.ours), native: median(rss.native) };
+  lines.push(`bench took ${((performance.now() - t0) / 1000).toFixed(1)} s`);
+  console.log(lines.join("\n"));
+  if (o.json) {
+    const ordered: Record<string, { ours: number; native: number }> = {};
+    for (
+      const key of [
+        "startup_ms",
+        "ringbuf_16b_events_per_s",
+        "ringbuf_256b_events_per_s",
+        "perfbuf_16b_events_per_s",
+        "map_lookup_per_s",
+        "map_update_per_s",
+        "map_next_key_per_s",
+        "peak_rss_mb",
+      ]
+    ) ordered[key] = json[key];
+    console.log(JSON.stringify(ordered));
+  }
+  return 0;
+}
+
+if (import.meta.main) Deno.exit(await main());

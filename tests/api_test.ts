@@ -1,0 +1,268 @@
+// The library API (WasmBpfCommand) on the real kernel, in both isolations.
+import assert from "node:assert/strict";
+import { type WasmBpfChild, WasmBpfCommand } from "../mod.ts";
+import { guest, kernelTest, progNames, repoRoot } from "./helpers/kernel.ts";
+
+const tick = guest("api/tick.wasm");
+const spin = guest("api/spin.wasm");
+const exitcode = guest("api/exitcode.wasm");
+const hostfn = guest("api/hostfn.wasm");
+const bootstrap = repoRoot + "examples/bootstrap/bootstrap.wasm";
+const runqlat = repoRoot + "examples/runqlat/runqlat.wasm";
+const isolations = ["inline", "process"] as const;
+
+/** Reads a child's stdout until `text` appears; returns everything read so far. The reader
+ * lock is released so the caller can keep reading. */
+async function readUntil(
+  child: WasmBpfChild,
+  text: string,
+  state = { seen: "" },
+): Promise<string> {
+  const reader = child.stdout.getReader();
+  const decoder = new TextDecoder();
+  try {
+    while (!state.seen.includes(text)) {
+      const { done, value } = await reader.read();
+      if (done) throw new Error(`stdout ended before "${text}":\n${state.seen}`);
+      state.seen += decoder.decode(value);
+    }
+  } finally {
+    reader.releaseLock();
+  }
+  return state.seen;
+}
+
+/** Reads the rest of a stdout stream, counting for `ms` milliseconds only. */
+async function readFor(child: WasmBpfChild, ms: number): Promise<string> {
+  const reader = child.stdout.getReader();
+  const decoder = new TextDecoder();
+  let seen = "";
+  const deadline = Date.now() + ms;
+  try {
+    while (Date.now() < deadline) {
+      const timeout = new Promise<null>((r) => setTimeout(() => r(null), deadline - Date.now()));
+      const chunk = await Promise.race([reader.read(), timeout]);
+      if (chunk === null || chunk.done) break;
+      seen += decoder.decode(chunk.value);
+    }
+  } finally {
+    reader.releaseLock();
+  }
+  return seen;
+}
+
+/** Kills the child, timing kill() to status; then drops what is left of its stdout, as a
+ * user of Deno.ChildProcess must, so the pipe is closed. */
+async function timeKill(child: WasmBpfChild, signal?: Deno.Signal) {
+  const t0 = performance.now();
+  child.kill(signal);
+  const status = await child.status;
+  const ms = performance.now() - t0;
+  await child.stdout.cancel().catch(() => {});
+  return { status, ms };
+}
+
+for (const isolation of isolations) {
+  kernelTest(`api/${isolation}: stdout is captured while the guest runs`, async () => {
+    const child = new WasmBpfCommand(tick, { args: ["50"], stdout: "piped", isolation }).spawn();
+    const seen = await readUntil(child, "tick 2\n");
+    assert.match(seen, /^tick 0\ntick 1\ntick 2\n/);
+    const { status } = await timeKill(child);
+    assert.equal(status.code, 143);
+    assert.equal(status.signal, "SIGTERM");
+    assert.equal(status.success, false);
+  });
+
+  kernelTest(`api/${isolation}: pause() stops the ticks, resume() goes on`, async () => {
+    const child = new WasmBpfCommand(tick, { args: ["50"], stdout: "piped", isolation }).spawn();
+    const state = { seen: "" };
+    await readUntil(child, "tick 1\n", state);
+    child.pause();
+    // A tick may have been on its way when pause() came; then nothing for a while.
+    await readFor(child, 100);
+    const whilePaused = await readFor(child, 600);
+    assert.equal(whilePaused, "", `ticks while paused: ${JSON.stringify(whilePaused)}`);
+    child.resume();
+    const after = await readFor(child, 600);
+    assert.ok((after.match(/tick/g) ?? []).length >= 3, `too few ticks after resume: ${after}`);
+    const { status } = await timeKill(child);
+    assert.equal(status.code, 143);
+  });
+
+  kernelTest(`api/${isolation}: exit codes of guests (0, 1, exit(3), trap)`, async () => {
+    for (
+      const [how, code] of [["return0", 0], ["return1", 1], ["exit3", 3], ["trap", 1]] as const
+    ) {
+      const out = await new WasmBpfCommand(exitcode, { args: [how], isolation }).output();
+      assert.equal(out.code, code, `${how}: ${new TextDecoder().decode(out.stderr)}`);
+      assert.equal(out.success, code === 0);
+      assert.equal(out.signal, null);
+      assert.equal(new TextDecoder().decode(out.stdout), `ending with ${how}\n`);
+      const stderr = new TextDecoder().decode(out.stderr);
+      if (how === "trap") assert.match(stderr, /the guest trapped: unreachable/);
+      else assert.equal(stderr, "");
+    }
+  });
+
+  kernelTest(`api/${isolation}: kill() while the guest waits in a poll: < 300 ms`, async () => {
+    const child = new WasmBpfCommand(bootstrap, { stdout: "piped", isolation }).spawn();
+    await readUntil(child, "TIME     EVENT");
+    assert.ok((await progNames()).includes("handle_exec"), "bootstrap is not attached");
+    await new Promise((r) => setTimeout(r, 200)); // deep in its 100 ms polls
+    const { status, ms } = await timeKill(child);
+    assert.equal(status.code, 143);
+    assert.ok(ms < 300, `kill took ${ms.toFixed(0)} ms`);
+    // (the leak check of kernelTest verifies that nothing stayed attached)
+  });
+
+  kernelTest(`api/${isolation}: an AbortSignal kills the guest`, async () => {
+    const controller = new AbortController();
+    const child = new WasmBpfCommand(tick, {
+      args: ["1000"],
+      stdout: "piped",
+      signal: controller.signal,
+      isolation,
+    }).spawn();
+    await readUntil(child, "tick 0\n");
+    const t0 = performance.now();
+    controller.abort();
+    const status = await child.status;
+    assert.equal(status.code, 143);
+    assert.ok(performance.now() - t0 < 300);
+    await child.stdout.cancel();
+  });
+}
+
+kernelTest(
+  "api/process: kill() while the guest computes without host calls: < 300 ms",
+  async () => {
+    const child = new WasmBpfCommand(spin, { stdout: "piped" }).spawn();
+    await readUntil(child, "ready\n");
+    await new Promise((r) => setTimeout(r, 100));
+    const { status, ms } = await timeKill(child);
+    assert.equal(status.code, 143);
+    assert.equal(status.signal, "SIGTERM");
+    assert.ok(ms < 300, `kill took ${ms.toFixed(0)} ms`);
+  },
+);
+
+kernelTest("api/process: pause() stops even a guest that computes (SIGSTOP)", async () => {
+  const child = new WasmBpfCommand(spin, { stdout: "piped" }).spawn() as WasmBpfChild & {
+    pid: number;
+  };
+  await readUntil(child, "ready\n");
+  child.pause();
+  await new Promise((r) => setTimeout(r, 50));
+  const state = Deno.readTextFileSync(`/proc/${child.pid}/stat`).split(") ")[1][0];
+  assert.equal(state, "T", "the child is not stopped");
+  child.resume();
+  await new Promise((r) => setTimeout(r, 50));
+  const running = Deno.readTextFileSync(`/proc/${child.pid}/stat`).split(") ")[1][0];
+  assert.notEqual(running, "T");
+  const { status, ms } = await timeKill(child, "SIGKILL");
+  assert.equal(status.code, 137);
+  assert.equal(status.signal, "SIGKILL");
+  assert.ok(ms < 300);
+});
+
+kernelTest("api/inline: a custom host function, and kill() while it blocks", async () => {
+  let blocked = 0;
+  const child = new WasmBpfCommand(hostfn, {
+    args: ["block"],
+    stdout: "piped",
+    isolation: "inline",
+    hostImports: {
+      host_func_test: {
+        plus_i32: (a: number, b: number) => (a + b) | 0,
+        block: () => {
+          blocked++;
+          return new Promise(() => {}); // never settles
+        },
+      },
+    },
+  }).spawn();
+  const seen = await readUntil(child, "blocking\n");
+  assert.equal(
+    seen,
+    "plus_i32(2, 3) = 5\nplus_i32(-7, 7) = 0\nplus_i32(2147483647, 1) = -2147483648\nblocking\n",
+  );
+  await new Promise((r) => setTimeout(r, 50));
+  assert.equal(blocked, 1);
+  const { status, ms } = await timeKill(child);
+  assert.equal(status.code, 143);
+  assert.ok(ms < 300, `kill took ${ms.toFixed(0)} ms`);
+});
+
+kernelTest("api/process: host functions from a module specifier", async () => {
+  const dir = await Deno.makeTempDir();
+  const spec = `${dir}/imports.ts`;
+  await Deno.writeTextFile(
+    spec,
+    `export default { host_func_test: { plus_i32: (a: number, b: number) => (a + b) | 0, ` +
+      `block: () => 0 } };\n`,
+  );
+  const out = await new WasmBpfCommand(hostfn, { hostImportsModule: spec }).output();
+  await Deno.remove(dir, { recursive: true });
+  assert.equal(out.code, 0, new TextDecoder().decode(out.stderr));
+  assert.match(new TextDecoder().decode(out.stdout), /^plus_i32\(2, 3\) = 5$/m);
+});
+
+kernelTest("api: functions cannot cross the process boundary: a clear TypeError", () => {
+  assert.throws(
+    () =>
+      new WasmBpfCommand(hostfn, { hostImports: { host_func_test: { plus_i32: () => 0 } } })
+        .spawn(),
+    /hostImports functions cannot cross a process boundary/,
+  );
+});
+
+kernelTest("api: two guests at once; stopping one leaves the other running", async () => {
+  const a = new WasmBpfCommand(bootstrap, { stdout: "piped", isolation: "inline" }).spawn();
+  const b = new WasmBpfCommand(runqlat, { args: ["1", "2"], stdout: "piped" }).spawn();
+  const c = new WasmBpfCommand(tick, { args: ["50"], stdout: "piped", isolation: "inline" })
+    .spawn();
+  await readUntil(a, "TIME     EVENT");
+  await readUntil(c, "tick 1\n");
+  const { status } = await timeKill(c);
+  assert.equal(status.code, 143);
+  // a and b are unaffected: b completes its two intervals, a still reports execs.
+  await new Deno.Command("/bin/true").output();
+  assert.match(await readUntil(a, "EXEC  true"), /EXEC\s+true\s+\d+/);
+  const bOut = await b.output();
+  assert.equal(bOut.code, 0);
+  assert.equal((new TextDecoder().decode(bOut.stdout).match(/usecs/g) ?? []).length, 2);
+  const { status: aStatus } = await timeKill(a);
+  assert.equal(aStatus.code, 143);
+});
+
+kernelTest("api: output() collects a whole run", async () => {
+  const out = await new WasmBpfCommand(runqlat, { args: ["1", "1"] }).output();
+  assert.equal(out.code, 0);
+  assert.match(new TextDecoder().decode(out.stdout), /Tracing run queue latency/);
+  assert.equal(out.stderr.length, 0);
+});
+
+kernelTest("api: a logger receives host and libbpf messages", async () => {
+  for (const isolation of isolations) {
+    const records: { source: string; level: string; message: string }[] = [];
+    const out = await new WasmBpfCommand(runqlat, {
+      args: ["1", "1"],
+      verbose: true,
+      logger: (r) => records.push(r),
+      isolation,
+    }).output();
+    assert.equal(out.code, 0, isolation);
+    assert.equal(out.stderr.length, 0, `${isolation}: log went to stderr`);
+    assert.ok(records.some((r) => r.source === "libbpf" && /loading object/.test(r.message)));
+    assert.ok(records.some((r) => r.source === "host" && /attached sched_switch/.test(r.message)));
+  }
+});
+
+kernelTest("api: await using kills and releases the guest", async () => {
+  {
+    await using child = new WasmBpfCommand(bootstrap, { stdout: "null" }).spawn();
+    await new Promise((r) => setTimeout(r, 300));
+    void child;
+  }
+  // kernelTest's leak check fails the test if bootstrap's programs are still attached.
+});

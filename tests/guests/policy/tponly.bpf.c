@@ -1,0 +1,21 @@
+// A tracepoint program and a map only: loadable under --allow-program-type=tracepoint.
+#include <linux/bpf.h>
+#include <bpf/bpf_helpers.h>
+
+struct {
+  __uint(type, BPF_MAP_TYPE_HASH);
+  __uint(max_entries, 8);
+  __type(key, __u32);
+  __type(value, __u64);
+} counts SEC(".maps");
+
+SEC("tp/syscalls/sys_enter_getppid")
+int on_getppid(void *ctx) {
+  __u32 k = 0;
+  __u64 one = 1, *v = bpf_map_lookup_elem(&counts, &k);
+  if (v) __sync_fetch_and_add(v, 1);
+  else bpf_map_update_elem(&counts, &k, &one, BPF_ANY);
+  return 0;
+}
+
+char LICENSE[] SEC("license") = "GPL";

@@ -1,0 +1,99 @@
+// Loading guest modules over http(s): from the library and the CLI, against a local server.
+import assert from "node:assert/strict";
+import { WasmBpfCommand } from "../mod.ts";
+import { describeRun, guest, runCli } from "./helpers/kernel.ts";
+
+const exitcodeBytes = Deno.readFileSync(guest("api/exitcode.wasm"));
+
+/** A server on 127.0.0.1 with: /ok.wasm, /missing.wasm (404), /endless.wasm (streams past the
+ * limit with no Content-Length). */
+function serve() {
+  const controller = new AbortController();
+  const server = Deno.serve(
+    { hostname: "127.0.0.1", port: 0, signal: controller.signal, onListen() {} },
+    (req) => {
+      const path = new URL(req.url).pathname;
+      if (path === "/ok.wasm") return new Response(exitcodeBytes);
+      if (path === "/endless.wasm") {
+        let sent = 0;
+        const chunk = new Uint8Array(1 << 20);
+        return new Response(
+          new ReadableStream({
+            pull(c) {
+              if (sent++ > 80) c.close();
+              else c.enqueue(chunk);
+            },
+          }),
+        );
+      }
+      return new Response("no such module", { status: 404, statusText: "Not Found" });
+    },
+  );
+  const base = `http://127.0.0.1:${server.addr.port}`;
+  return {
+    base,
+    async [Symbol.asyncDispose]() {
+      controller.abort();
+      await server.finished;
+    },
+  };
+}
+
+Deno.test("url: the library fetches and runs a module over http", async () => {
+  await using server = serve();
+  for (const isolation of ["inline", "process"] as const) {
+    const out = await new WasmBpfCommand(`${server.base}/ok.wasm`, { args: ["exit3"], isolation })
+      .output();
+    assert.equal(out.code, 3, new TextDecoder().decode(out.stderr));
+    assert.equal(new TextDecoder().decode(out.stdout), "ending with exit3\n");
+  }
+});
+
+Deno.test("url: the CLI runs a module from a URL", async () => {
+  await using server = serve();
+  const r = await runCli([`${server.base}/ok.wasm`, "return1"]);
+  assert.equal(r.code, 1, describeRun(r));
+  assert.equal(r.stdout, "ending with return1\n");
+});
+
+Deno.test("url: a 404 and an endless body are clear errors", async () => {
+  await using server = serve();
+  const cases: [string, RegExp][] = [
+    ["missing.wasm", /cannot fetch it: HTTP 404 Not Found/],
+    ["endless.wasm", /over the 64 MiB this host accepts/],
+  ];
+  for (const [name, message] of cases) {
+    const r = await runCli([`${server.base}/${name}`]);
+    assert.equal(r.code, 1, describeRun(r));
+    assert.match(r.stderr, message, describeRun(r));
+    assert.doesNotMatch(r.stderr, /^\s+at /m);
+    await assert.rejects(
+      new WasmBpfCommand(`${server.base}/${name}`, { isolation: "inline" }).output(),
+      message,
+    );
+  }
+});
+
+Deno.test("url: nothing listening is a clear error", async () => {
+  const r = await runCli(["http://127.0.0.1:9/x.wasm"]);
+  assert.equal(r.code, 1, describeRun(r));
+  assert.match(r.stderr, /cannot fetch it: /);
+});
+
+Deno.test("url: a Content-Length over the limit is refused before the body is read", async () => {
+  // Deno.serve sets Content-Length itself, so answer by hand: claim 65 MiB, send 16 bytes.
+  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const answering = (async () => {
+    for await (const conn of listener) {
+      await conn.read(new Uint8Array(4096));
+      const head = `HTTP/1.1 200 OK\r\ncontent-length: ${65 * 1024 * 1024}\r\n\r\n`;
+      await conn.write(new TextEncoder().encode(head + "0123456789abcdef")).catch(() => {});
+      conn.close();
+    }
+  })();
+  const r = await runCli([`http://127.0.0.1:${listener.addr.port}/huge.wasm`]);
+  listener.close();
+  await answering.catch(() => {});
+  assert.equal(r.code, 1, describeRun(r));
+  assert.match(r.stderr, /65\.0 MiB, over the 64 MiB this host accepts/, describeRun(r));
+});
