@@ -1,4 +1,4 @@
-// Rebuild the wasm-bpf guests of this repository: `deno task examples [--check] [dir...]`.
+// Rebuild the wasm-bpf guests of this repository: `deno task examples [--check|--objects] [dir...]`.
 //
 // For every directory under examples/ and tests/guests/ (or only the dirs given):
 //  - each NAME.bpf.c -> NAME.bpf.o (clang -target bpf, DWARF stripped, BTF kept), then, when
@@ -247,7 +247,12 @@ interface Artefact {
 }
 
 // Build one guest directory. Outputs go to outDir (the dir itself, or a temp mirror).
-async function buildDir(tc: Toolchain, dir: string, outDir: string): Promise<Artefact[]> {
+async function buildDir(
+  tc: Toolchain,
+  dir: string,
+  outDir: string,
+  objectsOnly = false,
+): Promise<Artefact[]> {
   const arts: Artefact[] = [];
   const entries = [...Deno.readDirSync(dir)].filter((e) => e.isFile).map((e) => e.name).sort();
   const incRel = relPath(dir, `${REPO}/wasm-include`);
@@ -283,6 +288,7 @@ async function buildDir(tc: Toolchain, dir: string, outDir: string): Promise<Art
     console.log(
       `bpf   ${relDir}/${base}.bpf.o (${bytes.length} bytes, .rodata @${info.rodataOffset})`,
     );
+    if (objectsOnly) continue;
     // a bytes header: when a source includes it, or when one is committed (others' tests
     // may read it)
     if (includes(`${base}.bpf.bytes.h`) || entries.includes(`${base}.bpf.bytes.h`)) {
@@ -309,6 +315,7 @@ async function buildDir(tc: Toolchain, dir: string, outDir: string): Promise<Art
   }
 
   // 2. Wasm guests.
+  if (objectsOnly) return arts;
   for (const f of entries.filter((n) => n.endsWith(".c") && !n.endsWith(".bpf.c"))) {
     const base = f.slice(0, -2);
     const out = `${outDir}/${base}.wasm`;
@@ -361,15 +368,18 @@ function guestDirs(args: string[]): string[] {
 
 async function main(argv: string[]): Promise<number> {
   const check = argv.includes("--check");
-  const args = argv.filter((a) => a !== "--check");
+  // --objects: only the .bpf.o files, which are not committed (tests load some of them
+  // directly); leaves every committed artefact alone.
+  const objectsOnly = argv.includes("--objects");
+  const args = argv.filter((a) => a !== "--check" && a !== "--objects");
   if (args.includes("-h") || args.includes("--help")) {
-    console.log("usage: deno task examples [--check] [guest-dir...]");
+    console.log("usage: deno task examples [--check | --objects] [guest-dir...]");
     return 0;
   }
   const tc = toolchain();
   const dirs = guestDirs(args);
   if (!check) {
-    for (const d of dirs) await buildDir(tc, d, d);
+    for (const d of dirs) await buildDir(tc, d, d, objectsOnly);
     return 0;
   }
   const tmp = await Deno.makeTempDir({ prefix: "wasm-bpf-guests-" });

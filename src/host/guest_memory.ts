@@ -50,6 +50,15 @@ export class GuestMemory {
     return this.#base + BigInt(ptr >>> 0);
   }
 
+  /** The absolute address of guest buffer [ptr, ptr + size) for an FFI `u64` parameter, or -1n
+   * when it is out of bounds. One bounds check and one view refresh: the map-operation hot
+   * path. */
+  span(ptr: number, size: number): bigint {
+    const p = ptr >>> 0;
+    if (p + size > this.bytes.byteLength) return -1n;
+    return this.#base + BigInt(p);
+  }
+
   /** A NUL-terminated string at `ptr`, or null when no NUL comes before the end of memory
    * (or within `maxLen` bytes). */
   cString(ptr: number, maxLen = 4096): string | null {
