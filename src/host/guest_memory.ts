@@ -6,10 +6,15 @@
  * offsets the guest meant. Lengths are taken as signed: a negative length is a fault.
  */
 
+const SPAN_CACHE_SLOTS = 8;
+
 export class GuestMemory {
   readonly #memory: WebAssembly.Memory;
   #bytes: Uint8Array;
   #base: bigint;
+  /** Guest offsets whose absolute addresses `span` computed last, by slot (-1: empty). */
+  readonly #spanCache = new Float64Array(SPAN_CACHE_SLOTS).fill(-1);
+  readonly #spanAddresses: bigint[] = new Array(SPAN_CACHE_SLOTS).fill(0n);
 
   constructor(memory: WebAssembly.Memory) {
     this.#memory = memory;
@@ -23,11 +28,15 @@ export class GuestMemory {
 
   /** A byte view of the whole memory, re-taken when `memory.grow` detached the old one. */
   get bytes(): Uint8Array {
-    if (this.#bytes.byteLength === 0 || this.#bytes.buffer !== this.#memory.buffer) {
+    // memory.grow detaches the old buffer, and a view of a detached buffer has length 0 (a
+    // wasm memory never has length 0 once it has a page, and one with none has no data).
+    if (this.#bytes.byteLength === 0) {
       this.#bytes = new Uint8Array(this.#memory.buffer);
       // V8 grows wasm memory in place on x86-64 (deno-ffi-notes §4); re-take the base anyway,
       // so a moved memory can never make us pass a stale address to the kernel.
-      this.#base = GuestMemory.#addressOf(this.#memory.buffer as ArrayBuffer);
+      const base = GuestMemory.#addressOf(this.#memory.buffer as ArrayBuffer);
+      if (base !== this.#base) this.#spanCache.fill(-1);
+      this.#base = base;
     }
     return this.#bytes;
   }
@@ -56,7 +65,14 @@ export class GuestMemory {
   span(ptr: number, size: number): bigint {
     const p = ptr >>> 0;
     if (p + size > this.bytes.byteLength) return -1n;
-    return this.#base + BigInt(p);
+    // Guests reuse the same few key/value buffers: remember their addresses rather than
+    // allocating two BigInts per call.
+    const slot = (p >>> 3) & (SPAN_CACHE_SLOTS - 1);
+    if (this.#spanCache[slot] === p) return this.#spanAddresses[slot];
+    const address = this.#base + BigInt(p);
+    this.#spanCache[slot] = p;
+    this.#spanAddresses[slot] = address;
+    return address;
   }
 
   /** A NUL-terminated string at `ptr`, or null when no NUL comes before the end of memory
