@@ -28,6 +28,9 @@ kernelTest("lsm: without the BPF LSM, load or attach fails with a clear message"
   // the guest names the cause, the host the errno and libbpf's reason
   assert.match(r.stderr, /Failed to (load|attach) the LSM program.*BPF LSM/s, describeRun(r));
   assert.match(r.stderr, /protect_rmdir/, describeRun(r));
+  // the host's hint: not "run as root" (we are root) but the missing BPF LSM
+  assert.match(r.stderr, /EPERM .* the BPF LSM is not active on this kernel/, describeRun(r));
+  assert.doesNotMatch(r.stderr, /run as root/, describeRun(r));
   assert.doesNotMatch(r.stderr, /panic|RuntimeError|unreachable/, describeRun(r));
   assert.doesNotMatch(r.stdout, /Refusing to remove/, describeRun(r));
 });

@@ -6,7 +6,7 @@
  * A failure is invisible to the guest beyond the 0 handle, so the host says why on stderr.
  */
 
-import { errnoName } from "../../errno.ts";
+import { Errno, errnoName } from "../../errno.ts";
 import {
   getLibbpf,
   LibbpfError,
@@ -15,6 +15,7 @@ import {
   takeRecentLibbpfMessages,
 } from "../../libbpf_ffi.ts";
 import type { HostContext } from "../context.ts";
+import { missingBpfPrivilege } from "../privileges.ts";
 import { checkBpfObject } from "../object_check.ts";
 import { logRefusal, objectCountRefusal, programTypeName, programTypeRefusal } from "../policy.ts";
 
@@ -64,8 +65,9 @@ export function makeLoad(ctx: HostContext): (objBuf: number, objBufSize: number)
     }
     const ret = lib.bpf_object__load(obj);
     if (ret < 0) {
+      const hint = -ret === Errno.EPERM ? privilegedEpermHint(obj) : undefined;
       lib.bpf_object__close(obj);
-      reportFailure(ctx, "bpf_object__load", -ret);
+      reportFailure(ctx, "bpf_object__load", -ret, hint);
       return 0n;
     }
     const loaded = ctx.objects.add(obj);
@@ -101,6 +103,29 @@ function programTypesRefusal(ctx: HostContext, obj: Deno.PointerObject): string 
     if (refusal) return refusal;
   }
   return null;
+}
+
+/** EPERM while this process has the privileges to load BPF is not a privilege problem: say
+ * what it more likely is, from the object's program sections. undefined: the usual hint. */
+function privilegedEpermHint(obj: Deno.PointerObject): string | undefined {
+  if (missingBpfPrivilege() !== undefined) return undefined;
+  const lib = getLibbpf();
+  const sections: string[] = [];
+  for (
+    let prog = lib.bpf_object__next_program(obj, null);
+    prog !== null;
+    prog = lib.bpf_object__next_program(obj, prog)
+  ) sections.push(cStringAt(lib.bpf_program__section_name(prog)));
+  if (sections.some((s) => s.startsWith("lsm"))) {
+    return "the BPF LSM is not active on this kernel (it needs lsm=...,bpf on the kernel " +
+      "command line)";
+  }
+  if (sections.some((s) => /^(fentry|fexit|fmod_ret|freplace)\b/.test(s))) {
+    return "this kernel refuses fentry/fexit programs to this process even as root " +
+      "(kernel lockdown or a missing BPF trampoline)";
+  }
+  return "the process has the privileges, so the kernel refused this program itself " +
+    "(kernel lockdown, or a program type or helper it does not allow)";
 }
 
 function cStringAt(p: Deno.PointerValue): string {
@@ -142,7 +167,7 @@ export function splitLibbpfMessages(
 /** Says on stderr why a load failed: the error by name, and either the verifier's verdict
  * (the last lines of its log; the whole log is shown with -v, by libbpf's own logging) or the
  * last lines libbpf logged. */
-function reportFailure(ctx: HostContext, op: string, errno: number): void {
+function reportFailure(ctx: HostContext, op: string, errno: number, hint?: string): void {
   const { verifier, other } = splitLibbpfMessages(takeRecentLibbpfMessages());
   if (verifier && verifier.lines.length > 0) {
     const code = Math.abs(errno);
@@ -155,7 +180,7 @@ function reportFailure(ctx: HostContext, op: string, errno: number): void {
     return;
   }
   // A permission error with no verifier log is a privilege problem: LibbpfError's hint says so.
-  const error = new LibbpfError(op, errno);
+  const error = new LibbpfError(op, errno, hint);
   const tail = other.slice(-LIBBPF_TAIL_LINES).map((l) => `  ${l}`).join("\n");
   ctx.log.error(`wasm_load_bpf_object: ${error.message}${tail ? `\n${tail}` : ""}`);
 }
