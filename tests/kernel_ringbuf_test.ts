@@ -1,7 +1,9 @@
 // The ring buffer consumer's edge cases on the real kernel: a full ring, discarded records,
 // records crossing the end of the ring, the per-poll budget, a negative guest return. Run with
-// the mmap consumer (the default: src/host/ringbuf_reader.ts) and with libbpf's callback
-// consumer (the fallback, WASM_BPF_BUFFER_READER=libbpf); both must behave the same.
+// every consumer, which must behave the same: the mmap consumer delivering through the wasm pump
+// (the default: src/host/ringbuf_reader.ts, src/host/pump.ts), the mmap consumer delivering
+// through its TypeScript loop (WASM_BPF_BUFFER_READER=js), and libbpf's callback consumer (the
+// fallback, WASM_BPF_BUFFER_READER=libbpf).
 // Guest: tests/guests/ringbuf/ringbuf.c.
 import assert from "node:assert/strict";
 import { describeRun, guest, kernelTest, runCli } from "./helpers/kernel.ts";
@@ -24,7 +26,7 @@ const RING_FIT = Math.floor(16384 / 48);
 const BIG = 70_000;
 const DISCARD = 1 << 20;
 
-for (const reader of ["mmap", "libbpf"] as const) {
+for (const reader of ["pump", "js", "libbpf"] as const) {
   kernelTest(
     `ringbuf (${reader} consumer): full ring, discards, wrap, budget, negative return`,
     async () => {
@@ -39,7 +41,7 @@ for (const reader of ["mmap", "libbpf"] as const) {
       ];
       const r = await runCli(["-v", guest("ringbuf/ringbuf.wasm"), String(Deno.pid)], {
         onStdout: actions,
-        env: reader === "libbpf" ? { WASM_BPF_BUFFER_READER: "libbpf" } : {},
+        env: reader === "pump" ? {} : { WASM_BPF_BUFFER_READER: reader },
         timeoutMs: 60_000,
       });
       const out = r.stdout;
@@ -49,6 +51,8 @@ for (const reader of ["mmap", "libbpf"] as const) {
         new RegExp(`buffer ring: ringbuf-${reader} consumer`),
         `consumer in use\n${describeRun(r)}`,
       );
+      // the pump linked to both callbacks: no record went through the TypeScript loop
+      assert.doesNotMatch(r.stderr, /delivering with the TypeScript loop/, describeRun(r));
       // full: the first RING_FIT records, in order and intact; the rest dropped by the producer
       assert.match(
         out,

@@ -10,7 +10,9 @@
  * call per record: ring buffers through our own mmap of the map (ringbuf_reader.ts), perf
  * buffers through the per-CPU mappings libbpf made (perfbuf_reader.ts). libbpf's callback
  * consumers (`ring_buffer__consume`, `perf_buffer__consume` with `Deno.UnsafeCallback`s) remain
- * the fallback, when mapping fails, or on request (WASM_BPF_BUFFER_READER=libbpf).
+ * the fallback, when mapping fails, or on request (WASM_BPF_BUFFER_READER=libbpf). Ring buffer
+ * records go to the guest through the wasm pump (pump.ts) when it can call the guest's callback,
+ * else (or with WASM_BPF_BUFFER_READER=js) through a TypeScript loop.
  */
 
 import { getLibbpf, ptrErr } from "../libbpf_ffi.ts";
@@ -40,15 +42,23 @@ const EPOLL_CLOEXEC = 0o2000000;
 const EPOLL_CTL_ADD = 1;
 const EPOLLIN = 1;
 
-/** Which consumer to use: "mmap" (default; falls back to libbpf when mapping fails) or
- * "libbpf" (always the callback path), from WASM_BPF_BUFFER_READER when readable. */
-function preferredReader(): "mmap" | "libbpf" {
+/** The consumers WASM_BPF_BUFFER_READER selects. */
+export type ReaderChoice = "pump" | "js" | "libbpf";
+
+/** Which consumer to use, from WASM_BPF_BUFFER_READER when readable:
+ * - "pump" (the default; also "mmap"): the mapped buffer, records delivered by the wasm pump
+ *   (pump.ts), or by the TypeScript loop for a callback the pump cannot call;
+ * - "js": the mapped buffer, records delivered by the TypeScript loop;
+ * - "libbpf": libbpf's callback consumers.
+ * Mapping failures fall back to libbpf's consumers. */
+function preferredReader(): ReaderChoice {
   try {
     const state = Deno.permissions.querySync({ name: "env", variable: "WASM_BPF_BUFFER_READER" });
-    if (state.state !== "granted") return "mmap";
-    return Deno.env.get("WASM_BPF_BUFFER_READER") === "libbpf" ? "libbpf" : "mmap";
+    if (state.state !== "granted") return "pump";
+    const value = Deno.env.get("WASM_BPF_BUFFER_READER");
+    return value === "libbpf" || value === "js" ? value : "pump";
   } catch {
-    return "mmap";
+    return "pump";
   }
 }
 
@@ -63,11 +73,18 @@ export abstract class BufferPoller {
 
   /** A poller for `map`, or a negative errno (-EINVAL for a map that is no buffer). */
   static create(map: MapInfo, log: (msg: string) => void): BufferPoller | number {
-    const mmap = preferredReader() === "mmap";
+    const reader = preferredReader();
+    const mmap = reader !== "libbpf";
     if (map.type === MapType.RINGBUF) {
       if (mmap) {
-        const ring = MmapRing.open(map.fd, map.maxEntries);
-        if (typeof ring !== "string") return new MmapRingPoller(map, ring);
+        const pump = reader === "pump";
+        const ring = MmapRing.open(
+          map.fd,
+          map.maxEntries,
+          pump,
+          (msg) => log(`ring buffer ${map.name}: ${msg}`),
+        );
+        if (typeof ring !== "string") return new MmapRingPoller(map, ring, pump);
         log(`ring buffer ${map.name}: ${ring}; using libbpf's consumer`);
       }
       return LibbpfRingPoller.open(map);
@@ -117,14 +134,16 @@ export abstract class BufferPoller {
  * (a ring buffer map fd is readable while data is pending). */
 class MmapRingPoller extends BufferPoller {
   readonly #ring: MmapRing;
+  readonly #pump: boolean;
 
-  constructor(map: MapInfo, ring: MmapRing) {
+  constructor(map: MapInfo, ring: MmapRing, pump: boolean) {
     super(map);
     this.#ring = ring;
+    this.#pump = pump;
   }
 
   get kind(): string {
-    return "ringbuf-mmap";
+    return this.#pump ? "ringbuf-pump" : "ringbuf-js";
   }
 
   protected get readyFd(): number {

@@ -41,6 +41,11 @@ export class GuestMemory {
     return this.#bytes;
   }
 
+  /** The memory object itself (the event pump imports it: pump.ts). */
+  get wasmMemory(): WebAssembly.Memory {
+    return this.#memory;
+  }
+
   get byteLength(): number {
     return this.bytes.byteLength;
   }

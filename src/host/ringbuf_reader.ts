@@ -17,10 +17,19 @@
  * Stores and the producer/header loads are `Atomics` operations (sequentially consistent): the
  * store of consumer_pos before the re-read of producer_pos is what keeps the kernel's "wake the
  * consumer when it has caught up" decision from racing with us.
+ *
+ * Two ways to deliver: the TypeScript loop below (copy each record into guest memory, call the
+ * guest), and the pump (pump.ts): per batch, a TypeScript walk over the headers finds the
+ * committed records, one `TypedArray.set` copies them into a staging wasm memory, and one call
+ * into the pump module delivers them all, with no JS↔wasm transition per record. The header walk
+ * before the copy is what makes the bulk copy safe: memcpy may load a record's data before its
+ * header, so a header seen committed during the copy could come with data read before the
+ * producer wrote it; a header seen committed before the copy cannot.
  */
 
 import { getLibc, lastErrno } from "../libc_ffi.ts";
 import { type Delivery, GuestViews, WORD_COPY_MAX } from "./record_copy.ts";
+import { RecordPump, Staging } from "./pump.ts";
 
 const PROT_READ = 1;
 const PROT_WRITE = 2;
@@ -38,6 +47,9 @@ const PUBLISH_EVERY = 1024;
 
 /** The largest ring we index with 32-bit offsets (the data view is twice this). */
 const MAX_RING = 2 ** 30;
+
+/** The pump's staging memory starts this large and grows only for a larger record. */
+const STAGING_BYTES = 1 << 20;
 
 let pageSizeCache = 0;
 
@@ -68,13 +80,24 @@ export class MmapRing {
   #pos: number;
   #off: number;
   #unmapped = false;
+  /** Deliver through the pump when it links (else the TypeScript loop). */
+  readonly #usePump: boolean;
+  #staging: Staging | undefined;
+  /** Pumps by guest callback, or why the callback cannot have one. */
+  readonly #pumps = new Map<unknown, RecordPump | string>();
+  /** Told once per callback why it goes through the TypeScript loop. */
+  readonly #log: (msg: string) => void;
 
   private constructor(
     consPtr: Deno.PointerObject,
     prodPtr: Deno.PointerObject,
     page: number,
     size: number,
+    usePump: boolean,
+    log: (msg: string) => void,
   ) {
+    this.#usePump = usePump;
+    this.#log = log;
     this.#consPtr = consPtr;
     this.#prodPtr = prodPtr;
     this.#consLen = BigInt(page);
@@ -89,8 +112,14 @@ export class MmapRing {
     this.#off = this.#pos % size;
   }
 
-  /** Maps the ring buffer map `fd` of `size` bytes (its max_entries), or explains why not. */
-  static open(fd: number, size: number): MmapRing | string {
+  /** Maps the ring buffer map `fd` of `size` bytes (its max_entries), or explains why not.
+   * `usePump`: deliver through the pump when possible; `log` hears why not. */
+  static open(
+    fd: number,
+    size: number,
+    usePump = false,
+    log: (msg: string) => void = () => {},
+  ): MmapRing | string {
     const page = pageSize();
     if (size <= 0 || size > MAX_RING || (size & (size - 1)) !== 0 || size % page !== 0) {
       return `ring size ${size} is not a power-of-2 multiple of the page size up to 1 GiB`;
@@ -111,7 +140,7 @@ export class MmapRing {
       libc.munmap(cons, BigInt(page));
       return `mmap of producer pages failed: errno ${errno}`;
     }
-    return new MmapRing(cons!, prod!, page, size);
+    return new MmapRing(cons!, prod!, page, size, usePump, log);
   }
 
   /** True when records (or a record still being written) are pending. */
@@ -127,6 +156,119 @@ export class MmapRing {
    */
   consume(d: Delivery, budget: number): number {
     if (this.#unmapped) throw new Error("ring buffer used after free");
+    if (this.#usePump) {
+      const pump = this.#pumpFor(d);
+      if (pump) return this.#consumePumped(pump, d, budget);
+    }
+    return this.#consumeLoop(d, budget);
+  }
+
+  /** The pump for this delivery's guest callback, created at its first poll; or undefined
+   * when it has none (then the TypeScript loop delivers). */
+  #pumpFor(d: Delivery): RecordPump | undefined {
+    let pump = this.#pumps.get(d.callback);
+    const memory = d.memory.wasmMemory;
+    if (typeof pump === "object" && pump.guestMemory !== memory) pump = undefined;
+    if (pump === undefined) {
+      const size = this.#mask + 1;
+      this.#staging ??= new Staging(Math.min(size, STAGING_BYTES), size);
+      pump = RecordPump.create(memory, d.callback, this.#staging);
+      this.#pumps.set(d.callback, pump);
+      if (typeof pump === "string") this.#log(`${pump}; delivering with the TypeScript loop`);
+    }
+    return typeof pump === "string" ? undefined : pump;
+  }
+
+  /** `consume` through the pump: the same contract and the same consumer_pos updates. */
+  #consumePumped(pump: RecordPump, d: Delivery, budget: number): number {
+    const cons = this.#cons;
+    const prod = this.#prod;
+    const d8 = this.#d8;
+    const d32 = this.#d32;
+    const mask = this.#mask;
+    const staging = this.#staging!;
+    const ring = pump.ring;
+    const dataPtr = d.dataPtr | 0;
+    const maxSize = d.maxSize | 0;
+    const ctx = d.ctx | 0;
+    let pos = this.#pos;
+    let off = this.#off;
+    let published = pos;
+    let prodPos = Number(Atomics.load(prod, 0));
+    let delivered = 0;
+    try {
+      for (;;) {
+        if (pos >= prodPos) {
+          // Caught up: publish, then look again (the order matters, see the module comment).
+          if (pos !== published) {
+            Atomics.store(cons, 0, BigInt(pos));
+            published = pos;
+          }
+          prodPos = Number(Atomics.load(prod, 0));
+          if (pos >= prodPos) break;
+        }
+        // Walk the headers: the committed records of this batch, at most PUBLISH_EVERY (and
+        // what is left of the budget) to deliver, as many bytes as the staging memory holds.
+        const want = Math.min(budget - delivered, PUBLISH_EVERY);
+        let capacity = staging.capacity;
+        let bytes = 0;
+        let count = 0;
+        let busy = false;
+        while (pos + bytes < prodPos && count < want) {
+          const hdr = d32[((off + bytes) & mask) >>> 2];
+          if ((hdr & BUSY_BIT) !== 0) {
+            busy = true;
+            break;
+          }
+          const step = ((hdr & LEN_MASK) + HDR_SZ + 7) & ~7;
+          if (bytes + step > capacity) {
+            if (bytes > 0) break;
+            if (!staging.ensure(step)) throw new Error(`ring record of ${step} bytes`);
+            capacity = staging.capacity;
+          }
+          bytes += step;
+          if ((hdr & DISCARD_BIT) === 0) count++;
+        }
+        if (bytes === 0) break; // the next record is still being written
+        if (count > 0) {
+          // The data area is mapped twice in a row: [off, off + bytes) is contiguous.
+          staging.u8.set(d8.subarray(off, off + bytes), 0);
+          let ret: number;
+          try {
+            ret = ring(bytes, dataPtr, maxSize, ctx);
+          } catch (e) {
+            // the throwing record counts as consumed
+            const used = pump.consumed;
+            pos += used;
+            off = (off + used) & mask;
+            throw e;
+          }
+          if (ret < 0) {
+            const used = pump.consumed;
+            pos += used;
+            off = (off + used) & mask;
+            return ret;
+          }
+          delivered += ret;
+          // always `bytes`: the walk above found every record in it committed
+          bytes = pump.consumed;
+        }
+        pos += bytes;
+        off = (off + bytes) & mask;
+        if (busy || delivered >= budget) break;
+        Atomics.store(cons, 0, BigInt(pos));
+        published = pos;
+      }
+    } finally {
+      if (pos !== published) Atomics.store(cons, 0, BigInt(pos));
+      this.#pos = pos;
+      this.#off = off;
+    }
+    return delivered;
+  }
+
+  /** `consume` by the TypeScript loop. */
+  #consumeLoop(d: Delivery, budget: number): number {
     const cons = this.#cons;
     const prod = this.#prod;
     const d8 = this.#d8;
