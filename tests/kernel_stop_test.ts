@@ -34,7 +34,10 @@ async function stopRun(
         attachedWhileRunning = (await progNames()).includes("stop_probe");
       },
     }],
-    signalAfter: { signal },
+    // The signal must find the guest blocked (what these tests are about): give it time to get
+    // from printing "ready" into its wait even on a loaded machine. A signal that lands while
+    // the guest runs (no listener armed) ends the process by the signal itself, by design.
+    signalAfter: { signal, delayMs: 150 },
     timeoutMs: 20_000,
   });
   assert.ok(
@@ -114,7 +117,7 @@ kernelTest("stop: no BPF program or link of the guests is left", async () => {
   // kernelTest's leak check runs around every test above; this one re-checks across a full run
   const before = await bpfIds();
   const r = await runCli([guest("stop/stop_sleep.wasm")], {
-    signalAfter: { signal: "SIGINT" },
+    signalAfter: { signal: "SIGINT", delayMs: 150 },
     timeoutMs: 20_000,
   });
   assert.equal(r.code, 130, describeRun(r));
