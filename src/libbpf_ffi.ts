@@ -245,9 +245,13 @@ let logger: LibbpfLogger | undefined;
 const recentWarnings: string[] = [];
 const RECENT_WARNINGS_KEPT = 200;
 
-/** Route libbpf's messages to `fn` (all levels); undefined makes libbpf silent again. */
-export function setLibbpfLogger(fn: LibbpfLogger | undefined): void {
+/** Routes libbpf's messages to `fn` until the returned function is called (which restores
+ * silence unless another logger took over meanwhile). libbpf has one log per process. */
+export function borrowLibbpfLogger(fn: LibbpfLogger): () => void {
   logger = fn;
+  return () => {
+    if (logger === fn) logger = undefined;
+  };
 }
 
 /** Takes the WARN/INFO messages libbpf printed since the last call (to explain a failure). */

@@ -266,3 +266,20 @@ kernelTest("api: await using kills and releases the guest", async () => {
   }
   // kernelTest's leak check fails the test if bootstrap's programs are still attached.
 });
+
+kernelTest("api/inline: libbpf's log goes back to silent when a verbose run ends", async () => {
+  const first: string[] = [];
+  await new WasmBpfCommand(runqlat, {
+    args: ["1", "1"],
+    isolation: "inline",
+    verbose: true,
+    logger: (r) => first.push(r.message),
+  }).output();
+  const seen = first.length;
+  assert.ok(seen > 0);
+  const out = await new WasmBpfCommand(runqlat, { args: ["1", "1"], isolation: "inline" })
+    .output();
+  assert.equal(out.code, 0);
+  assert.equal(first.length, seen, "a later, quiet run's libbpf messages reached the old logger");
+  assert.equal(out.stderr.length, 0);
+});

@@ -3,7 +3,7 @@
  * caller's own async work (and other inline guests) runs while it waits.
  */
 
-import { getLibbpf, setLibbpfLogger } from "../libbpf_ffi.ts";
+import { borrowLibbpfLogger, getLibbpf } from "../libbpf_ffi.ts";
 import type { HostLog } from "../host/context.ts";
 import { compileGuest, GuestModuleError } from "../host/guest_module.ts";
 import { readModuleBytes } from "../host/module_source.ts";
@@ -57,16 +57,32 @@ export class InlineChild extends ChildBase {
         ? (message) => say({ source: "host", level: "debug", message })
         : () => {},
     };
-    if (opts.verbose) {
-      // libbpf has one log for the whole process: the most recent verbose run gets it.
-      setLibbpfLogger((level, message) =>
+    // libbpf has one log for the whole process: the most recent verbose run gets it, until
+    // that run ends.
+    const releaseLog = opts.verbose
+      ? borrowLibbpfLogger((level, message) =>
         say({
           source: "libbpf",
           level: (["warn", "info", "debug"] as const)[level] ?? "debug",
           message,
         })
-      );
+      )
+      : () => {};
+    try {
+      return await this.#runLogged(source, opts, stdin, stdout, stderr, log);
+    } finally {
+      releaseLog();
     }
+  }
+
+  async #runLogged(
+    source: ModuleSource,
+    opts: ResolvedOptions,
+    stdin: InputSource,
+    stdout: OutputSink,
+    stderr: OutputSink,
+    log: HostLog,
+  ): Promise<WasmBpfStatus> {
     let module: WebAssembly.Module;
     if (source instanceof WebAssembly.Module) {
       module = source;
