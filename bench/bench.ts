@@ -15,6 +15,8 @@
 //   warms up (JIT tiers, caches) and is not counted, natively either.
 // - map ops: updates, lookups and get_next_key walks per second on a 10k-entry hash map, from
 //   inside the guest (bench/guests/mapbench) against the same loops in C.
+// - perf-buffer kinds run 80 small rounds (a 64-page buffer holds ~6000 16-byte records):
+//   with 20, the JIT was still warming up during the timed rounds.
 // - memory: peak RSS (VmHWM) of the consumer during the events runs (max over the four kinds).
 //
 // Prints a table (min / median over repetitions, ratio of the medians). With --json the LAST
@@ -399,13 +401,13 @@ async function main(): Promise<number> {
     {
       key: "perfbuf_16b_events_per_s",
       mode: "perf16",
-      rounds: S ? 2 : 20,
+      rounds: S ? 2 : 80,
       perRound: S ? 500 : 6000,
     },
     {
       key: "perfbuf_256b_events_per_s",
       mode: "perf256",
-      rounds: S ? 2 : 20,
+      rounds: S ? 2 : 80,
       perRound: S ? 100 : 900,
     },
   ];
