@@ -3,6 +3,7 @@
  * feeds the guest's stdin.
  */
 
+import { concatBytes } from "../bytes.ts";
 import type { InputSource, OutputSink } from "../wasi/host_hooks.ts";
 
 /** A sink whose bytes come out of `readable`. Writes never block the guest: chunks queue up
@@ -89,16 +90,6 @@ export function pipedSource(): { source: InputSource; writable: WritableStream<U
 /** Reads a stream to its end. */
 export async function collect(stream: ReadableStream<Uint8Array>): Promise<Uint8Array> {
   const chunks: Uint8Array[] = [];
-  let total = 0;
-  for await (const c of stream) {
-    chunks.push(c);
-    total += c.length;
-  }
-  const out = new Uint8Array(total);
-  let off = 0;
-  for (const c of chunks) {
-    out.set(c, off);
-    off += c.length;
-  }
-  return out;
+  for await (const c of stream) chunks.push(c);
+  return concatBytes(chunks);
 }

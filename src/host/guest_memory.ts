@@ -57,13 +57,6 @@ export class GuestMemory {
     return p + len <= this.byteLength;
   }
 
-  /** The absolute host address of guest offset `ptr`, for FFI `u64` pointer parameters.
-   * Call only after `inBounds`. */
-  address(ptr: number): bigint {
-    void this.bytes; // refresh the base if memory grew
-    return this.#base + BigInt(ptr >>> 0);
-  }
-
   /** The absolute address of guest buffer [ptr, ptr + size) for an FFI `u64` parameter, or -1n
    * when it is out of bounds. One bounds check and one view refresh: the map-operation hot
    * path. */

@@ -3,6 +3,7 @@
  * with a size limit. Every failure is a GuestModuleError whose message names the cause.
  */
 
+import { concatBytes } from "../bytes.ts";
 import { checkModuleSize, GuestModuleError, MAX_MODULE_BYTES } from "./guest_module.ts";
 
 /** How long a module download may take before it is abandoned. */
@@ -75,11 +76,5 @@ async function fetchModule(url: URL): Promise<Uint8Array<ArrayBuffer>> {
     }
     chunks.push(value);
   }
-  const bytes = new Uint8Array(total);
-  let offset = 0;
-  for (const chunk of chunks) {
-    bytes.set(chunk, offset);
-    offset += chunk.length;
-  }
-  return bytes;
+  return concatBytes(chunks);
 }

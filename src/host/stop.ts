@@ -83,10 +83,7 @@ export class RunStop implements BlockingGate {
     this.#graceEndsAt = performance.now() + STOP_GRACE_MS;
     this.#controller.abort(new GuestStopped(reason));
     this.resume(); // a paused guest must wake up to stop
-    if (this.#eventFd >= 0) {
-      const one = new BigUint64Array([1n]);
-      getLibc().write(this.#eventFd, new Uint8Array(one.buffer), 8n);
-    }
+    this.#signalEventFd();
   }
 
   checkpoint(): void {
@@ -100,12 +97,16 @@ export class RunStop implements BlockingGate {
     if (this.#eventFd < 0) {
       this.#eventFd = getLibc().eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
       if (this.#eventFd < 0) throw new Error("eventfd failed");
-      if (this.#reason) { // already stopped: make it readable at once
-        const one = new BigUint64Array([1n]);
-        getLibc().write(this.#eventFd, new Uint8Array(one.buffer), 8n);
-      }
+      if (this.#reason) this.#signalEventFd(); // already stopped: readable at once
     }
     return this.#eventFd;
+  }
+
+  /** Makes the eventfd readable (if it exists yet): it stays so, ending every later wait. */
+  #signalEventFd(): void {
+    if (this.#eventFd < 0) return;
+    const one = new BigUint64Array([1n]);
+    getLibc().write(this.#eventFd, new Uint8Array(one.buffer), 8n);
   }
 
   /** Runs `wait` with the signal listeners armed (see the module comment for why only then).
