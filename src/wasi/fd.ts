@@ -3,8 +3,11 @@
  *
  * Descriptors: 0/1/2 are stdio (over the host's `InputSource` / `OutputSink`), then one per
  * preopened directory in the order given (3, 4, …), then whatever `path_open` returns (the
- * lowest free number ≥ 3, as POSIX does). Regular files are `Deno.FsFile`s used synchronously;
- * only a read of stdin can block, and it suspends the guest (JSPI) instead of the event loop.
+ * lowest free number ≥ 3, as POSIX does). Files and directories are raw host fds, each owned by
+ * one entry ({@link HostFd}) and closed exactly once; I/O on them is libc through FFI
+ * (`linux.ts`), synchronously (only regular files and directories are ever opened, so it does not
+ * block). Only a read of stdin can block, and it suspends the guest (JSPI) instead of the event
+ * loop. The guest may hold `maxOpenFiles` descriptors it opened (EMFILE past it).
  *
  * Choices where preview1 leaves room:
  * - stdio `fd_fdstat_get`: CHARACTER_DEVICE without SEEK/TELL rights when the real stream is a
@@ -16,9 +19,11 @@
  *   rights) → EBADF, as POSIX does.
  * - `fd_fdstat_set_flags`: stdio accepts APPEND and NONBLOCK (a NONBLOCK stdin read with nothing
  *   buffered returns EAGAIN and starts a read in the background); on files only the flags the
- *   file already has → otherwise ENOTSUP (Deno cannot change them on an open file).
- * - `fd_readdir` lists `.` and `..` first, then the host's order; the listing is snapshotted at
- *   cookie 0, and the cookie is the index of the next entry.
+ *   file already has → otherwise ENOTSUP.
+ * - `fd_readdir` lists `.` and `..` first, then the host's order (getdents64 on the directory's
+ *   fd); the listing is snapshotted at cookie 0, and the cookie is the index of the next entry.
+ * - An attach-only preopen refuses `fd_readdir` and `fd_filestat_get` (ENOTCAPABLE), as it
+ *   refuses every path beneath it.
  * - `fd_close` works on every descriptor, stdio and preopens included.
  * - Not implemented (ENOSYS): `fd_allocate`, `fd_filestat_set_times`, `fd_fdstat_set_rights`.
  *
