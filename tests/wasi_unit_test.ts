@@ -13,6 +13,7 @@ import {
   open,
   putIovecs,
   putStr,
+  readdirNames,
   RIGHTS_RO,
   RIGHTS_RW,
   type Setup,
@@ -538,21 +539,7 @@ for (const mode of RESOLUTIONS) {
       assert.equal(s.dv().getUint8(300 + abi.FILESTAT_OFF.filetype), abi.FILETYPE_DIRECTORY);
 
       // fd_readdir on the preopen: ".", "..", then every entry; small buffers truncate.
-      const names: string[] = [];
-      let cookie = 0n;
-      for (;;) {
-        assert.equal(s.f.fd_readdir(3, 10000, 4096, cookie, 200), 0);
-        const used = s.dv().getUint32(200, true);
-        let off = 10000;
-        while (off + abi.DIRENT_SIZE <= 10000 + used) {
-          const namlen = s.dv().getUint32(off + abi.DIRENT_OFF.d_namlen, true);
-          if (off + abi.DIRENT_SIZE + namlen > 10000 + used) break;
-          names.push(dec.decode(s.u8().subarray(off + 24, off + 24 + namlen)));
-          cookie = s.dv().getBigUint64(off + abi.DIRENT_OFF.d_next, true);
-          off += abi.DIRENT_SIZE + namlen;
-        }
-        if (used < 4096) break;
-      }
+      const names = readdirNames(s, 3) as string[];
       assert.deepEqual(names.slice(0, 2), [".", ".."]);
       assert.deepEqual(names.slice(2).sort(), [
         "dangling_out",

@@ -23,9 +23,11 @@
  * name: `.` or `..` there → EEXIST for `path_create_directory`, EINVAL for the others.
  *
  * Choices: read-only preopens (`readOnly: true`) make every creating or writing operation
- * EROFS. Opening a symlink without SYMLINK_FOLLOW (`O_NOFOLLOW`) → ELOOP. `path_open` opens
- * with `O_NONBLOCK | O_NOCTTY`, so it never blocks the host, and refuses anything but a regular
- * file or a directory (a FIFO, a socket, a device) with ENOTSUP. A symlink whose resolution
+ * EROFS. Opening a symlink without SYMLINK_FOLLOW (`O_NOFOLLOW`) → ELOOP. `path_open` refuses
+ * anything but a regular file or a directory (a FIFO, a socket, a device) with ENOTSUP: it looks
+ * through an `O_PATH` descriptor first, so such a file is not even opened, and opens with
+ * `O_NONBLOCK | O_NOCTTY`, so a file swapped in meanwhile cannot block the host either (it is
+ * then refused by its type on the real descriptor). A symlink whose resolution
  * passes above the base even to come back (`../base/x`) is refused, as wasmtime does. Not
  * implemented (ENOSYS): `path_link`, `path_symlink`, `path_filestat_set_times`.
  *
@@ -35,6 +37,8 @@
 import {
   ERRNO_EXIST,
   ERRNO_INVAL,
+  ERRNO_LOOP,
+  ERRNO_NOENT,
   ERRNO_NOTSUP,
   ERRNO_ROFS,
   ERRNO_SUCCESS,
@@ -42,6 +46,7 @@ import {
   FILESTAT_SIZE,
   FILETYPE_DIRECTORY,
   FILETYPE_REGULAR_FILE,
+  FILETYPE_SYMBOLIC_LINK,
   LOOKUPFLAGS_SYMLINK_FOLLOW,
   OFLAGS_CREAT,
   OFLAGS_DIRECTORY,
@@ -82,6 +87,33 @@ export function pathImports(ctx: PathContext): Imports {
     return d;
   };
 
+  /**
+   * The type of what `path_open` would open, seen through an `O_PATH` descriptor (which never
+   * runs a device driver's open), or `undefined` if it does not exist yet and `O_CREAT` will
+   * create it. So a device, a FIFO or a socket is refused without ever being opened; the type
+   * is checked again on the real descriptor, against a swap in between.
+   */
+  const typeBeforeOpen = (dirfd: number, path: string, flags: number): number | undefined => {
+    let pfd: number;
+    try {
+      pfd = beneath.open(
+        dirfd,
+        path,
+        linux.O_PATH | (flags & (linux.O_NOFOLLOW | linux.O_DIRECTORY)),
+      );
+    } catch (err) {
+      if (flags & linux.O_CREAT && err instanceof WasiError && err.errno === ERRNO_NOENT) {
+        return undefined;
+      }
+      throw err;
+    }
+    try {
+      return filetypeOfMode(linux.fstat(pfd).mode);
+    } finally {
+      linux.close(pfd);
+    }
+  };
+
   return {
     path_open: syscall((
       fd: number,
@@ -115,6 +147,13 @@ export function pathImports(ctx: PathContext): Imports {
       if (oflags & OFLAGS_EXCL) flags |= linux.O_EXCL;
       if (trunc) flags |= linux.O_TRUNC;
       if (append) flags |= linux.O_APPEND;
+      if (!(create && (oflags & OFLAGS_EXCL))) {
+        const pre = typeBeforeOpen(dir.host.fd, path, flags);
+        if (pre === FILETYPE_SYMBOLIC_LINK) return ERRNO_LOOP; // what O_NOFOLLOW would say
+        if (pre !== undefined && pre !== FILETYPE_REGULAR_FILE && pre !== FILETYPE_DIRECTORY) {
+          return ERRNO_NOTSUP;
+        }
+      }
       const host = new HostFd(beneath.open(dir.host.fd, path, flags, 0o666));
       let filetype: number;
       try {
