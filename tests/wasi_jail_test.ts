@@ -459,3 +459,48 @@ Deno.test("file I/O on raw host fds: pwrite/pread at offsets, append, truncate, 
     j.cleanup();
   }
 });
+
+const haveStrace = (() => {
+  try {
+    return new Deno.Command("strace", { args: ["-V"], stdout: "null", stderr: "null" })
+      .outputSync().success;
+  } catch {
+    return false;
+  }
+})();
+
+Deno.test({
+  name: "a kernel without openat2 (ENOSYS injected by strace): the kernel mode walks instead, " +
+    "and every jail test above still passes",
+  ignore: !haveStrace, // needs strace to fake an old kernel
+  fn: async () => {
+    const log = Deno.makeTempFileSync({ prefix: "wasi_jail_strace_" });
+    try {
+      const out = await new Deno.Command("strace", {
+        args: [
+          ...["-f", "--seccomp-bpf", "-o", log, "-e", "trace=openat2"],
+          ...["-e", "inject=openat2:error=ENOSYS"],
+          ...[
+            Deno.execPath(),
+            "test",
+            "--no-check",
+            "--allow-all",
+            new URL(import.meta.url).pathname,
+          ],
+          ...["--filter", "/^\\[kernel\\]/"],
+        ],
+        stdout: "piped",
+        stderr: "piped",
+      }).output();
+      const text = new TextDecoder().decode(out.stdout) + new TextDecoder().decode(out.stderr);
+      assert.ok(out.success, text);
+      assert.match(text, /4 passed \| 0 failed/);
+      // openat2 was tried once, answered ENOSYS, and never tried again: the walk did the rest.
+      const calls = Deno.readTextFileSync(log).split("\n").filter((l) => l.includes("openat2("));
+      assert.equal(calls.length, 1, calls.join("\n"));
+      assert.match(calls[0], /ENOSYS/);
+    } finally {
+      Deno.removeSync(log);
+    }
+  },
+});
