@@ -124,6 +124,7 @@ export class LinuxError extends WasiError {
 export const EXDEV = 18;
 export const ELOOP = 40;
 export const ENOENT = 2;
+export const ENOTDIR = 20;
 export const ENOSYS = 38;
 export const EINTR = 4;
 export const EAGAIN = 11;

@@ -146,7 +146,7 @@ export class WasiPreview1 {
         host = new HostFd(openDirectory(p.hostPath));
       } catch (err) {
         fds.closeAll();
-        const what = (err as Error).message.endsWith("ENOTDIR")
+        const what = err instanceof linux.LinuxError && err.linuxErrno === linux.ENOTDIR
           ? "not a directory"
           : "cannot open the directory";
         throw new Error(`preopen ${p.hostPath}: ${what} (${(err as Error).message})`, {
