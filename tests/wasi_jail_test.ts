@@ -164,6 +164,9 @@ for (const mode of RESOLUTIONS) {
         assert.equal(open(s, p).errno, NOTCAP, p);
       }
       assert.equal(open(s, "/etc/passwd").errno, NOTCAP);
+      // Longer than PATH_MAX: refused before any walk, in both modes.
+      assert.equal(open(s, "./".repeat(2048) + "hello.txt").errno, abi.ERRNO_NAMETOOLONG);
+      assert.equal(open(s, "./".repeat(2000) + "hello.txt").errno, 0);
       assert.equal(open(s, "loop1").errno, abi.ERRNO_LOOP);
       // `..` that stays beneath is fine, through symlinks too.
       assert.equal(open(s, "a/b/../../hello.txt").errno, 0);

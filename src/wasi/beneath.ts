@@ -25,7 +25,14 @@
  * @module
  */
 
-import { ERRNO_INVAL, ERRNO_LOOP, ERRNO_NOENT, ERRNO_NOTCAPABLE, ERRNO_NOTDIR } from "./abi.ts";
+import {
+  ERRNO_INVAL,
+  ERRNO_LOOP,
+  ERRNO_NAMETOOLONG,
+  ERRNO_NOENT,
+  ERRNO_NOTCAPABLE,
+  ERRNO_NOTDIR,
+} from "./abi.ts";
 import { WasiError } from "./errors.ts";
 import * as linux from "./linux.ts";
 
@@ -37,9 +44,17 @@ const MAX_SYMLINK_HOPS = 40;
 /** Set once openat2 answered ENOSYS: every later resolution walks. */
 let openat2Missing = false;
 
-/** Refuses what no resolution may see: an empty path, a NUL byte, an absolute path. */
+/** Linux's PATH_MAX, NUL included: longer paths are ENAMETOOLONG in both modes. */
+const PATH_MAX = 4096;
+
+/** Refuses what no resolution may see: an empty path, a NUL byte, an absolute path, a path
+ * longer than the kernel takes. */
 export function checkGuestPath(path: string): void {
   if (path === "") throw new WasiError(ERRNO_NOENT);
+  // UTF-16 length ≤ UTF-8 length: the exact count only for the long ones.
+  if (path.length >= PATH_MAX / 3 && new TextEncoder().encode(path).length >= PATH_MAX) {
+    throw new WasiError(ERRNO_NAMETOOLONG);
+  }
   if (path.includes("\0")) throw new WasiError(ERRNO_INVAL);
   if (path.startsWith("/")) throw new WasiError(ERRNO_NOTCAPABLE, "absolute path");
 }
