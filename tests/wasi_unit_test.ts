@@ -4,149 +4,22 @@
  */
 
 import assert from "node:assert/strict";
-import { ProcExit, WasiPreview1 } from "../src/wasi/mod.ts";
-import type { BlockingGate, InputSource, OutputSink } from "../src/wasi/host_hooks.ts";
+import { ProcExit } from "../src/wasi/mod.ts";
 import * as abi from "../src/wasi/abi.ts";
-
-// ---------------------------------------------------------------------------------------------
-// Fakes and helpers
-// ---------------------------------------------------------------------------------------------
-
-class Sink implements OutputSink {
-  chunks: Uint8Array[] = [];
-  constructor(readonly isTerminal = false) {}
-  write(bytes: Uint8Array): void {
-    this.chunks.push(bytes);
-  }
-  get text(): string {
-    return this.chunks.map((c) => new TextDecoder().decode(c)).join("");
-  }
-}
-
-/** stdin fed by the test: `push` data or `end()`. */
-class Input implements InputSource {
-  readonly isTerminal = false;
-  reads = 0;
-  #queue: (Uint8Array | null)[] = [];
-  #waiter: (() => void) | null = null;
-  push(s: string | null): void {
-    this.#queue.push(s === null ? null : new TextEncoder().encode(s));
-    this.#waiter?.();
-  }
-  async read(buf: Uint8Array): Promise<number | null> {
-    this.reads++;
-    while (this.#queue.length === 0) await new Promise<void>((r) => this.#waiter = r);
-    const next = this.#queue.shift()!;
-    if (next === null) return null;
-    buf.set(next.subarray(0, buf.length));
-    return Math.min(next.length, buf.length);
-  }
-}
-
-class StopSentinel extends Error {}
-
-class FakeGate implements BlockingGate {
-  stopping = false;
-  checkpoints = 0;
-  throwOnCheckpoint = false;
-  sleeps: number[] = [];
-  #onStop: (() => void)[] = [];
-  checkpoint(): void {
-    this.checkpoints++;
-    if (this.throwOnCheckpoint) throw new StopSentinel("unwind");
-  }
-  sleep(ms: number): Promise<boolean> {
-    this.sleeps.push(ms);
-    return new Promise((resolve) => {
-      const t = ms === Infinity ? undefined : setTimeout(() => resolve(false), ms);
-      this.#onStop.push(() => {
-        clearTimeout(t);
-        resolve(true);
-      });
-    });
-  }
-  race<T>(p: Promise<T>): Promise<{ value: T } | "stopped"> {
-    return new Promise((resolve) => {
-      p.then((value) => resolve({ value }));
-      this.#onStop.push(() => resolve("stopped"));
-    });
-  }
-  stop(): void {
-    this.stopping = true;
-    for (const f of this.#onStop.splice(0)) f();
-  }
-}
-
-interface Setup {
-  wasi: WasiPreview1;
-  // deno-lint-ignore no-explicit-any
-  f: Record<string, (...a: any[]) => any>;
-  memory: WebAssembly.Memory;
-  dv: () => DataView;
-  u8: () => Uint8Array;
-  stdout: Sink;
-  stderr: Sink;
-  stdin: Input;
-  gate: FakeGate;
-}
-
-function setup(opts: {
-  args?: string[];
-  env?: Record<string, string>;
-  preopens?: { guestPath: string; hostPath: string; readOnly?: boolean }[];
-  tty?: boolean;
-} = {}): Setup {
-  const stdout = new Sink(opts.tty ?? false);
-  const stderr = new Sink(opts.tty ?? false);
-  const stdin = new Input();
-  const gate = new FakeGate();
-  const wasi = new WasiPreview1({
-    args: opts.args ?? ["prog"],
-    env: opts.env,
-    preopens: opts.preopens,
-    stdin,
-    stdout,
-    stderr,
-    gate,
-  });
-  const memory = new WebAssembly.Memory({ initial: 1, maximum: 100 });
-  wasi.bindMemory(memory);
-  return {
-    wasi,
-    // deno-lint-ignore no-explicit-any
-    f: wasi.functions as Record<string, (...a: any[]) => any>,
-    memory,
-    dv: () => new DataView(memory.buffer),
-    u8: () => new Uint8Array(memory.buffer),
-    stdout,
-    stderr,
-    stdin,
-    gate,
-  };
-}
-
-const enc = new TextEncoder();
-const dec = new TextDecoder();
-
-function putStr(s: Setup, at: number, str: string): number {
-  const b = enc.encode(str);
-  s.u8().set(b, at);
-  return b.length;
-}
-
-function putIovecs(s: Setup, at: number, bufs: [number, number][]): void {
-  bufs.forEach(([p, l], i) => {
-    s.dv().setUint32(at + i * 8, p, true);
-    s.dv().setUint32(at + i * 8 + 4, l, true);
-  });
-}
-
-function cstr(s: Setup, at: number): string {
-  const u8 = s.u8();
-  let end = at;
-  while (u8[end] !== 0) end++;
-  return dec.decode(u8.subarray(at, end));
-}
+import {
+  cstr,
+  dec,
+  enc,
+  open,
+  putIovecs,
+  putStr,
+  readdirNames,
+  RIGHTS_RO,
+  RIGHTS_RW,
+  type Setup,
+  setup,
+  StopSentinel,
+} from "./helpers/wasi.ts";
 
 // ---------------------------------------------------------------------------------------------
 // args / environ
@@ -525,6 +398,9 @@ Deno.test("poll_oneoff: stdin readiness, bad fds, zero subscriptions", async () 
 // Preopens and paths
 // ---------------------------------------------------------------------------------------------
 
+/** Every path test runs with the kernel's openat2 and with the component walk fallback. */
+const RESOLUTIONS = ["kernel", "walk"] as const;
+
 function fixture(): { root: string; outside: string; cleanup: () => void } {
   const base = Deno.makeTempDirSync({ prefix: "wasi_unit_" });
   const root = `${base}/root`;
@@ -539,29 +415,6 @@ function fixture(): { root: string; outside: string; cleanup: () => void } {
   Deno.symlinkSync("hello.txt", `${root}/link_in`);
   Deno.symlinkSync("../root/sub", `${root}/sub_via_parent`);
   return { root, outside, cleanup: () => Deno.removeSync(base, { recursive: true }) };
-}
-
-const RIGHTS_RO = abi.RIGHTS_FD_READ | abi.RIGHTS_FD_SEEK | abi.RIGHTS_FD_READDIR;
-const RIGHTS_RW = RIGHTS_RO | abi.RIGHTS_FD_WRITE;
-
-function open(
-  s: Setup,
-  path: string,
-  o: { oflags?: number; rights?: bigint; follow?: boolean; dirfd?: number } = {},
-): { errno: number; fd: number } {
-  const len = putStr(s, 5000, path);
-  const errno = s.f.path_open(
-    o.dirfd ?? 3,
-    o.follow === false ? 0 : abi.LOOKUPFLAGS_SYMLINK_FOLLOW,
-    5000,
-    len,
-    o.oflags ?? 0,
-    o.rights ?? RIGHTS_RO,
-    0n,
-    0,
-    6000,
-  );
-  return { errno, fd: s.dv().getUint32(6000, true) };
 }
 
 Deno.test("fd_prestat_get: EBADF with no preopens; the name with one", () => {
@@ -585,145 +438,146 @@ Deno.test("fd_prestat_get: EBADF with no preopens; the name with one", () => {
   }
 });
 
-Deno.test("path_open: `..`, absolute paths and symlinks out of the preopen are refused", () => {
-  const fx = fixture();
-  try {
-    const s = setup({ preopens: [{ guestPath: "/sandbox", hostPath: fx.root }] });
-    const NOTCAP = abi.ERRNO_NOTCAPABLE;
-    assert.equal(open(s, "../outside/secret.txt").errno, NOTCAP);
-    assert.equal(open(s, "sub/../../outside/secret.txt").errno, NOTCAP);
-    assert.equal(open(s, "..").errno, NOTCAP);
-    assert.equal(open(s, `${fx.outside}/secret.txt`).errno, NOTCAP);
-    assert.equal(open(s, "/etc/passwd").errno, NOTCAP);
-    assert.equal(open(s, "link_out").errno, NOTCAP); // symlink to a file outside
-    assert.equal(open(s, "dirlink_out/secret.txt").errno, NOTCAP); // symlinked dir outside
-    // A dangling symlink pointing outside must not let O_CREAT create the file there.
-    const c = open(s, "dangling_out", { oflags: abi.OFLAGS_CREAT, rights: RIGHTS_RW });
-    assert.equal(c.errno, NOTCAP);
-    assert.throws(() => Deno.statSync(`${fx.outside}/new.txt`), Deno.errors.NotFound);
-    // Same checks for path_filestat_get.
-    const len = putStr(s, 5000, "link_out");
-    assert.equal(s.f.path_filestat_get(3, abi.LOOKUPFLAGS_SYMLINK_FOLLOW, 5000, len, 0), NOTCAP);
-    // Without following, the link itself may be stat'ed (it lies inside).
-    assert.equal(s.f.path_filestat_get(3, 0, 5000, len, 0), 0);
-    assert.equal(s.dv().getUint8(abi.FILESTAT_OFF.filetype), abi.FILETYPE_SYMBOLIC_LINK);
-    // ...but not opened (O_NOFOLLOW).
-    assert.equal(open(s, "link_out", { follow: false }).errno, abi.ERRNO_LOOP);
+for (const mode of RESOLUTIONS) {
+  Deno.test(`[${mode}] path_open: \`..\`, absolute paths and symlinks out of the preopen are refused`, () => {
+    const fx = fixture();
+    try {
+      const s = setup({
+        pathResolution: mode,
+        preopens: [{ guestPath: "/sandbox", hostPath: fx.root }],
+      });
+      const NOTCAP = abi.ERRNO_NOTCAPABLE;
+      assert.equal(open(s, "../outside/secret.txt").errno, NOTCAP);
+      assert.equal(open(s, "sub/../../outside/secret.txt").errno, NOTCAP);
+      assert.equal(open(s, "..").errno, NOTCAP);
+      assert.equal(open(s, `${fx.outside}/secret.txt`).errno, NOTCAP);
+      assert.equal(open(s, "/etc/passwd").errno, NOTCAP);
+      assert.equal(open(s, "link_out").errno, NOTCAP); // symlink to a file outside
+      assert.equal(open(s, "dirlink_out/secret.txt").errno, NOTCAP); // symlinked dir outside
+      // A dangling symlink pointing outside must not let O_CREAT create the file there.
+      const c = open(s, "dangling_out", { oflags: abi.OFLAGS_CREAT, rights: RIGHTS_RW });
+      assert.equal(c.errno, NOTCAP);
+      assert.throws(() => Deno.statSync(`${fx.outside}/new.txt`), Deno.errors.NotFound);
+      // Same checks for path_filestat_get.
+      const len = putStr(s, 5000, "link_out");
+      assert.equal(s.f.path_filestat_get(3, abi.LOOKUPFLAGS_SYMLINK_FOLLOW, 5000, len, 0), NOTCAP);
+      // Without following, the link itself may be stat'ed (it lies inside).
+      assert.equal(s.f.path_filestat_get(3, 0, 5000, len, 0), 0);
+      assert.equal(s.dv().getUint8(abi.FILESTAT_OFF.filetype), abi.FILETYPE_SYMBOLIC_LINK);
+      // ...but not opened (O_NOFOLLOW).
+      assert.equal(open(s, "link_out", { follow: false }).errno, abi.ERRNO_LOOP);
 
-    // Inside the sandbox, symlinks work, `.`/`..` that stay inside work.
-    assert.equal(open(s, "link_in").errno, 0);
-    assert.equal(open(s, "sub/../hello.txt").errno, 0);
-    assert.equal(open(s, "./sub_via_parent", { oflags: abi.OFLAGS_DIRECTORY }).errno, 0);
-    assert.equal(open(s, "missing.txt").errno, abi.ERRNO_NOENT);
-    assert.equal(open(s, "").errno, abi.ERRNO_NOENT);
-    assert.equal(open(s, "hello.txt", { dirfd: 1 }).errno, abi.ERRNO_NOTDIR);
-    assert.equal(open(s, "hello.txt", { dirfd: 17 }).errno, abi.ERRNO_BADF);
-    // Relative to a subdirectory fd, `..` may not climb above it.
-    const sub = open(s, "sub", { oflags: abi.OFLAGS_DIRECTORY });
-    assert.equal(sub.errno, 0);
-    assert.equal(open(s, "../hello.txt", { dirfd: sub.fd }).errno, NOTCAP);
-    // Invalid UTF-8 and NUL in a path.
-    s.u8().set([0xff, 0xfe], 5000);
-    assert.equal(s.f.path_open(3, 1, 5000, 2, 0, RIGHTS_RO, 0n, 0, 6000), abi.ERRNO_ILSEQ);
-    assert.equal(open(s, "hello.txt\0x").errno, abi.ERRNO_INVAL);
-    // Path pointer out of bounds.
-    assert.equal(s.f.path_open(3, 1, 65530, 10, 0, RIGHTS_RO, 0n, 0, 6000), abi.ERRNO_FAULT);
-  } finally {
-    fx.cleanup();
-  }
-});
-
-Deno.test("files in a preopen: create, write, seek, read, pread, stat, readdir, close", () => {
-  const fx = fixture();
-  try {
-    const s = setup({ preopens: [{ guestPath: ".", hostPath: fx.root }] });
-    const w = open(s, "sub/new.txt", {
-      oflags: abi.OFLAGS_CREAT | abi.OFLAGS_TRUNC,
-      rights: RIGHTS_RW,
-    });
-    assert.equal(w.errno, 0);
-    assert.equal(w.fd, 4);
-    const n = putStr(s, 1000, "0123456789");
-    putIovecs(s, 100, [[1000, n]]);
-    assert.equal(s.f.fd_write(w.fd, 100, 1, 200), 0);
-    assert.equal(Deno.readTextFileSync(`${fx.root}/sub/new.txt`), "0123456789");
-    assert.equal(s.f.fd_seek(w.fd, -4n, abi.WHENCE_END, 208), 0);
-    assert.equal(s.dv().getBigUint64(208, true), 6n);
-    putIovecs(s, 100, [[2000, 10]]);
-    assert.equal(s.f.fd_read(w.fd, 100, 1, 200), 0);
-    assert.equal(dec.decode(s.u8().subarray(2000, 2000 + s.dv().getUint32(200, true))), "6789");
-    assert.equal(s.f.fd_pread(w.fd, 100, 1, 2n, 200), 0);
-    assert.equal(dec.decode(s.u8().subarray(2000, 2003)), "234");
-    assert.equal(s.f.fd_tell(w.fd, 208), 0);
-    assert.equal(s.dv().getBigUint64(208, true), 10n, "pread must not move the offset");
-    assert.equal(s.f.fd_filestat_get(w.fd, 300), 0);
-    assert.equal(s.dv().getBigUint64(300 + abi.FILESTAT_OFF.size, true), 10n);
-    assert.equal(s.dv().getUint8(300 + abi.FILESTAT_OFF.filetype), abi.FILETYPE_REGULAR_FILE);
-    assert.equal(s.f.fd_close(w.fd), 0);
-    assert.equal(s.f.fd_close(w.fd), abi.ERRNO_BADF);
-
-    // Read-only opening: writing is EBADF.
-    const r = open(s, "hello.txt");
-    putIovecs(s, 100, [[1000, 1]]);
-    assert.equal(s.f.fd_write(r.fd, 100, 1, 200), abi.ERRNO_BADF);
-    // Host errors map to errnos.
-    assert.equal(
-      open(s, "hello.txt", { oflags: abi.OFLAGS_CREAT | abi.OFLAGS_EXCL, rights: RIGHTS_RW }).errno,
-      abi.ERRNO_EXIST,
-    );
-    const len = putStr(s, 5000, "sub");
-    assert.equal(s.f.path_remove_directory(3, 5000, len), abi.ERRNO_NOTEMPTY);
-    assert.equal(s.f.path_filestat_get(3, 1, 5000, len, 300), 0);
-    assert.equal(s.dv().getUint8(300 + abi.FILESTAT_OFF.filetype), abi.FILETYPE_DIRECTORY);
-
-    // fd_readdir on the preopen: ".", "..", then every entry; small buffers truncate.
-    const names: string[] = [];
-    let cookie = 0n;
-    for (;;) {
-      assert.equal(s.f.fd_readdir(3, 10000, 4096, cookie, 200), 0);
-      const used = s.dv().getUint32(200, true);
-      let off = 10000;
-      while (off + abi.DIRENT_SIZE <= 10000 + used) {
-        const namlen = s.dv().getUint32(off + abi.DIRENT_OFF.d_namlen, true);
-        if (off + abi.DIRENT_SIZE + namlen > 10000 + used) break;
-        names.push(dec.decode(s.u8().subarray(off + 24, off + 24 + namlen)));
-        cookie = s.dv().getBigUint64(off + abi.DIRENT_OFF.d_next, true);
-        off += abi.DIRENT_SIZE + namlen;
-      }
-      if (used < 4096) break;
+      // Inside the sandbox, symlinks work, `.`/`..` that stay inside work.
+      assert.equal(open(s, "link_in").errno, 0);
+      assert.equal(open(s, "sub/../hello.txt").errno, 0);
+      // A symlink that passes above the preopen, even to come back in, is refused (as the
+      // kernel's RESOLVE_BENEATH and wasmtime do).
+      assert.equal(open(s, "./sub_via_parent", { oflags: abi.OFLAGS_DIRECTORY }).errno, NOTCAP);
+      assert.equal(open(s, "missing.txt").errno, abi.ERRNO_NOENT);
+      assert.equal(open(s, "").errno, abi.ERRNO_NOENT);
+      assert.equal(open(s, "hello.txt", { dirfd: 1 }).errno, abi.ERRNO_NOTDIR);
+      assert.equal(open(s, "hello.txt", { dirfd: 17 }).errno, abi.ERRNO_BADF);
+      // Relative to a subdirectory fd, `..` may not climb above it.
+      const sub = open(s, "sub", { oflags: abi.OFLAGS_DIRECTORY });
+      assert.equal(sub.errno, 0);
+      assert.equal(open(s, "../hello.txt", { dirfd: sub.fd }).errno, NOTCAP);
+      // Invalid UTF-8 and NUL in a path.
+      s.u8().set([0xff, 0xfe], 5000);
+      assert.equal(s.f.path_open(3, 1, 5000, 2, 0, RIGHTS_RO, 0n, 0, 6000), abi.ERRNO_ILSEQ);
+      assert.equal(open(s, "hello.txt\0x").errno, abi.ERRNO_INVAL);
+      // Path pointer out of bounds.
+      assert.equal(s.f.path_open(3, 1, 65530, 10, 0, RIGHTS_RO, 0n, 0, 6000), abi.ERRNO_FAULT);
+    } finally {
+      fx.cleanup();
     }
-    assert.deepEqual(names.slice(0, 2), [".", ".."]);
-    assert.deepEqual(names.slice(2).sort(), [
-      "dangling_out",
-      "dirlink_out",
-      "hello.txt",
-      "link_in",
-      "link_out",
-      "sub",
-      "sub_via_parent",
-    ]);
-    assert.equal(s.f.fd_readdir(3, 10000, 30, 0n, 200), 0);
-    assert.equal(s.dv().getUint32(200, true), 30, "a record that does not fit is truncated");
-    assert.equal(s.f.fd_readdir(1, 10000, 30, 0n, 200), abi.ERRNO_NOTDIR);
-  } finally {
-    fx.cleanup();
-  }
-});
+  });
+}
 
-Deno.test("read-only preopen: creating or writing → EROFS, reading works", () => {
-  const fx = fixture();
-  try {
-    const s = setup({ preopens: [{ guestPath: "/ro", hostPath: fx.root, readOnly: true }] });
-    assert.equal(open(s, "hello.txt").errno, 0);
-    assert.equal(open(s, "hello.txt", { rights: RIGHTS_RW }).errno, abi.ERRNO_ROFS);
-    assert.equal(
-      open(s, "x", { oflags: abi.OFLAGS_CREAT, rights: RIGHTS_RW }).errno,
-      abi.ERRNO_ROFS,
-    );
-    const len = putStr(s, 5000, "hello.txt");
-    assert.equal(s.f.path_unlink_file(3, 5000, len), abi.ERRNO_ROFS);
-    assert.ok(Deno.statSync(`${fx.root}/hello.txt`).isFile);
-  } finally {
-    fx.cleanup();
-  }
-});
+for (const mode of RESOLUTIONS) {
+  Deno.test(`[${mode}] files in a preopen: create, write, seek, read, pread, stat, readdir, close`, () => {
+    const fx = fixture();
+    try {
+      const s = setup({ pathResolution: mode, preopens: [{ guestPath: ".", hostPath: fx.root }] });
+      const w = open(s, "sub/new.txt", {
+        oflags: abi.OFLAGS_CREAT | abi.OFLAGS_TRUNC,
+        rights: RIGHTS_RW,
+      });
+      assert.equal(w.errno, 0);
+      assert.equal(w.fd, 4);
+      const n = putStr(s, 1000, "0123456789");
+      putIovecs(s, 100, [[1000, n]]);
+      assert.equal(s.f.fd_write(w.fd, 100, 1, 200), 0);
+      assert.equal(Deno.readTextFileSync(`${fx.root}/sub/new.txt`), "0123456789");
+      assert.equal(s.f.fd_seek(w.fd, -4n, abi.WHENCE_END, 208), 0);
+      assert.equal(s.dv().getBigUint64(208, true), 6n);
+      putIovecs(s, 100, [[2000, 10]]);
+      assert.equal(s.f.fd_read(w.fd, 100, 1, 200), 0);
+      assert.equal(dec.decode(s.u8().subarray(2000, 2000 + s.dv().getUint32(200, true))), "6789");
+      assert.equal(s.f.fd_pread(w.fd, 100, 1, 2n, 200), 0);
+      assert.equal(dec.decode(s.u8().subarray(2000, 2003)), "234");
+      assert.equal(s.f.fd_tell(w.fd, 208), 0);
+      assert.equal(s.dv().getBigUint64(208, true), 10n, "pread must not move the offset");
+      assert.equal(s.f.fd_filestat_get(w.fd, 300), 0);
+      assert.equal(s.dv().getBigUint64(300 + abi.FILESTAT_OFF.size, true), 10n);
+      assert.equal(s.dv().getUint8(300 + abi.FILESTAT_OFF.filetype), abi.FILETYPE_REGULAR_FILE);
+      assert.equal(s.f.fd_close(w.fd), 0);
+      assert.equal(s.f.fd_close(w.fd), abi.ERRNO_BADF);
+
+      // Read-only opening: writing is EBADF.
+      const r = open(s, "hello.txt");
+      putIovecs(s, 100, [[1000, 1]]);
+      assert.equal(s.f.fd_write(r.fd, 100, 1, 200), abi.ERRNO_BADF);
+      // Host errors map to errnos.
+      assert.equal(
+        open(s, "hello.txt", { oflags: abi.OFLAGS_CREAT | abi.OFLAGS_EXCL, rights: RIGHTS_RW })
+          .errno,
+        abi.ERRNO_EXIST,
+      );
+      const len = putStr(s, 5000, "sub");
+      assert.equal(s.f.path_remove_directory(3, 5000, len), abi.ERRNO_NOTEMPTY);
+      assert.equal(s.f.path_filestat_get(3, 1, 5000, len, 300), 0);
+      assert.equal(s.dv().getUint8(300 + abi.FILESTAT_OFF.filetype), abi.FILETYPE_DIRECTORY);
+
+      // fd_readdir on the preopen: ".", "..", then every entry; small buffers truncate.
+      const names = readdirNames(s, 3) as string[];
+      assert.deepEqual(names.slice(0, 2), [".", ".."]);
+      assert.deepEqual(names.slice(2).sort(), [
+        "dangling_out",
+        "dirlink_out",
+        "hello.txt",
+        "link_in",
+        "link_out",
+        "sub",
+        "sub_via_parent",
+      ]);
+      assert.equal(s.f.fd_readdir(3, 10000, 30, 0n, 200), 0);
+      assert.equal(s.dv().getUint32(200, true), 30, "a record that does not fit is truncated");
+      assert.equal(s.f.fd_readdir(1, 10000, 30, 0n, 200), abi.ERRNO_NOTDIR);
+    } finally {
+      fx.cleanup();
+    }
+  });
+}
+
+for (const mode of RESOLUTIONS) {
+  Deno.test(`[${mode}] read-only preopen: creating or writing → EROFS, reading works`, () => {
+    const fx = fixture();
+    try {
+      const s = setup({
+        pathResolution: mode,
+        preopens: [{ guestPath: "/ro", hostPath: fx.root, readOnly: true }],
+      });
+      assert.equal(open(s, "hello.txt").errno, 0);
+      assert.equal(open(s, "hello.txt", { rights: RIGHTS_RW }).errno, abi.ERRNO_ROFS);
+      assert.equal(
+        open(s, "x", { oflags: abi.OFLAGS_CREAT, rights: RIGHTS_RW }).errno,
+        abi.ERRNO_ROFS,
+      );
+      const len = putStr(s, 5000, "hello.txt");
+      assert.equal(s.f.path_unlink_file(3, 5000, len), abi.ERRNO_ROFS);
+      assert.ok(Deno.statSync(`${fx.root}/hello.txt`).isFile);
+    } finally {
+      fx.cleanup();
+    }
+  });
+}

@@ -62,7 +62,12 @@ export async function runGuest(opts: GuestRunOptions): Promise<GuestRunResult> {
     gate: opts.stop,
   });
   const extra = opts.extraImports ?? {};
-  checkGuestShape(opts.module, new Set(Object.keys(wasi.imports)), wrapperModule, extra);
+  try {
+    checkGuestShape(opts.module, new Set(Object.keys(wasi.imports)), wrapperModule, extra);
+  } catch (e) {
+    wasi.close(); // the preopens are host fds
+    throw e;
+  }
 
   const ctx = new HostContext(opts.stop, opts.log, opts.policy ?? {});
   const imports: WebAssembly.Imports = {
@@ -77,6 +82,7 @@ export async function runGuest(opts: GuestRunOptions): Promise<GuestRunResult> {
   try {
     instance = await WebAssembly.instantiate(opts.module, imports);
   } catch (e) {
+    wasi.close();
     throw new GuestModuleError(`cannot instantiate the module: ${(e as Error).message}`, {
       cause: e,
     });

@@ -3,8 +3,11 @@
  *
  * Descriptors: 0/1/2 are stdio (over the host's `InputSource` / `OutputSink`), then one per
  * preopened directory in the order given (3, 4, …), then whatever `path_open` returns (the
- * lowest free number ≥ 3, as POSIX does). Regular files are `Deno.FsFile`s used synchronously;
- * only a read of stdin can block, and it suspends the guest (JSPI) instead of the event loop.
+ * lowest free number ≥ 3, as POSIX does). Files and directories are raw host fds, each owned by
+ * one entry ({@link HostFd}) and closed exactly once; I/O on them is libc through FFI
+ * (`linux.ts`), synchronously (only regular files and directories are ever opened, so it does not
+ * block). Only a read of stdin can block, and it suspends the guest (JSPI) instead of the event
+ * loop. The guest may hold `maxOpenFiles` descriptors it opened (EMFILE past it).
  *
  * Choices where preview1 leaves room:
  * - stdio `fd_fdstat_get`: CHARACTER_DEVICE without SEEK/TELL rights when the real stream is a
@@ -16,9 +19,11 @@
  *   rights) → EBADF, as POSIX does.
  * - `fd_fdstat_set_flags`: stdio accepts APPEND and NONBLOCK (a NONBLOCK stdin read with nothing
  *   buffered returns EAGAIN and starts a read in the background); on files only the flags the
- *   file already has → otherwise ENOTSUP (Deno cannot change them on an open file).
- * - `fd_readdir` lists `.` and `..` first, then the host's order; the listing is snapshotted at
- *   cookie 0, and the cookie is the index of the next entry.
+ *   file already has → otherwise ENOTSUP.
+ * - `fd_readdir` lists `.` and `..` first, then the host's order (getdents64 on the directory's
+ *   fd); the listing is snapshotted at cookie 0, and the cookie is the index of the next entry.
+ * - An attach-only preopen refuses `fd_readdir` and `fd_filestat_get` (ENOTCAPABLE), as it
+ *   refuses every path beneath it.
  * - `fd_close` works on every descriptor, stdio and preopens included.
  * - Not implemented (ENOSYS): `fd_allocate`, `fd_filestat_set_times`, `fd_fdstat_set_rights`.
  *
@@ -34,7 +39,9 @@ import {
   ERRNO_INVAL,
   ERRNO_IO,
   ERRNO_ISDIR,
+  ERRNO_MFILE,
   ERRNO_NAMETOOLONG,
+  ERRNO_NOTCAPABLE,
   ERRNO_NOTDIR,
   ERRNO_NOTSUP,
   ERRNO_SPIPE,
@@ -66,13 +73,15 @@ import {
   RIGHTS_FD_TELL,
   RIGHTS_FD_WRITE,
   RIGHTS_POLL_FD_READWRITE,
+  WHENCE_CUR,
   WHENCE_END,
   WHENCE_SET,
 } from "./abi.ts";
 import { asyncSyscall, errnoOf, syscall, WasiError } from "./errors.ts";
-import { encodeUtf8, type GuestMemory, u32 } from "./memory.ts";
+import { type GuestMemory, u32 } from "./memory.ts";
 import type { BlockingGate, InputSource, OutputSink } from "./host_hooks.ts";
 import type { Imports } from "./context.ts";
+import * as linux from "./linux.ts";
 
 // ---------------------------------------------------------------------------------------------
 // Descriptor entries
@@ -89,26 +98,46 @@ export interface OutputEntry {
   readonly sink: OutputSink;
   fdflags: number;
 }
-/** A file opened by `path_open`. */
+/**
+ * A host file descriptor with exactly one owner (a table entry): `close()` is idempotent, and
+ * `fd` after it is EBADF rather than a number that may already name something else.
+ */
+export class HostFd {
+  #fd: number;
+  constructor(fd: number) {
+    this.#fd = fd;
+  }
+  /** The host fd; `WasiError(EBADF)` once closed. */
+  get fd(): number {
+    if (this.#fd < 0) throw new WasiError(ERRNO_BADF);
+    return this.#fd;
+  }
+  close(): void {
+    if (this.#fd < 0) return;
+    linux.close(this.#fd);
+    this.#fd = -1;
+  }
+}
+
+/** A regular file opened by `path_open`: a raw host fd. */
 export interface FileEntry {
   readonly kind: "file";
-  readonly file: Deno.FsFile;
-  readonly hostPath: string;
+  readonly host: HostFd;
   readonly filetype: number;
   readonly readable: boolean;
   readonly writable: boolean;
   readonly fdflags: number;
 }
-/** A preopened directory, or one opened by `path_open`. */
+/** A preopened directory, or one opened by `path_open`: a real host directory fd. */
 export interface DirEntry {
   readonly kind: "dir";
-  /** Canonical (realpath) host path of this directory. */
-  readonly hostPath: string;
-  /** Canonical host path of the preopen this directory lies in: nothing may resolve outside. */
-  readonly root: string;
+  /** `O_RDONLY | O_DIRECTORY` host fd: every path below this entry resolves beneath it. */
+  readonly host: HostFd;
   /** The guest-visible name, for preopens only (`fd_prestat_*`). */
   readonly preopenName?: Uint8Array;
   readonly readOnly: boolean;
+  /** Named to the guest (prestat) but nothing beneath it may be opened, stat'ed or listed. */
+  readonly attachOnly: boolean;
   /** `fd_readdir` snapshot, taken at cookie 0. */
   listing?: DirListingEntry[];
 }
@@ -121,9 +150,18 @@ export interface DirListingEntry {
 /** Anything in the descriptor table. */
 export type FdEntry = StdinEntry | OutputEntry | FileEntry | DirEntry;
 
-/** The descriptor table. */
+/** Default cap on descriptors the guest opens itself (`path_open`). */
+export const DEFAULT_MAX_OPEN_FILES = 256;
+
+/** The descriptor table: owns every host fd its entries hold. */
 export class FdTable {
   readonly #entries = new Map<number, FdEntry>();
+  readonly #maxOpenFiles: number;
+  #guestOpened = 0;
+
+  constructor(maxOpenFiles: number = DEFAULT_MAX_OPEN_FILES) {
+    this.#maxOpenFiles = maxOpenFiles;
+  }
 
   /** The entry for `fd`, or `WasiError(EBADF)`. */
   get(fd: number): FdEntry {
@@ -137,10 +175,14 @@ export class FdTable {
     return this.#entries.get(fd >>> 0);
   }
 
-  /** The directory entry for `fd`: EBADF if not open, ENOTDIR if not a directory. */
+  /**
+   * The directory entry for `fd` to resolve paths beneath: EBADF if not open, ENOTDIR if not a
+   * directory, ENOTCAPABLE for an attach-only preopen.
+   */
   dir(fd: number): DirEntry {
     const e = this.get(fd);
     if (e.kind !== "dir") throw new WasiError(ERRNO_NOTDIR);
+    if (e.attachOnly) throw new WasiError(ERRNO_NOTCAPABLE, "attach-only directory");
     return e;
   }
 
@@ -149,19 +191,42 @@ export class FdTable {
     this.#entries.set(fd, entry);
   }
 
-  /** Puts `entry` at the lowest free descriptor ≥ 3 and returns it. */
-  alloc(entry: FdEntry): number {
+  /** EMFILE when the guest already holds `maxOpenFiles` descriptors it opened itself. */
+  reserve(): void {
+    if (this.#guestOpened >= this.#maxOpenFiles) {
+      throw new WasiError(ERRNO_MFILE, `more than ${this.#maxOpenFiles} open files`);
+    }
+  }
+
+  /**
+   * Puts `entry`, opened by the guest, at the lowest free descriptor ≥ 3 and returns it; past
+   * the cap it closes the entry's host fd and throws EMFILE.
+   */
+  alloc(entry: FileEntry | DirEntry): number {
+    try {
+      this.reserve();
+    } catch (err) {
+      entry.host.close();
+      throw err;
+    }
     let fd = 3;
     while (this.#entries.has(fd)) fd++;
     this.#entries.set(fd, entry);
+    this.#guestOpened++;
     return fd;
   }
 
-  /** Removes `fd`, closing the host file if it holds one. */
+  /** Removes `fd`, closing the host fd it holds. */
   close(fd: number): void {
     const e = this.get(fd);
     this.#entries.delete(fd >>> 0);
-    if (e.kind === "file") e.file.close();
+    this.#release(e);
+  }
+
+  #release(e: FdEntry): void {
+    if (e.kind !== "file" && e.kind !== "dir") return;
+    e.host.close();
+    if (e.kind === "file" || e.preopenName === undefined) this.#guestOpened--;
   }
 
   /** Moves `from` to `to` (closing what `to` held). */
@@ -174,15 +239,11 @@ export class FdTable {
     this.#entries.set(to >>> 0, e);
   }
 
-  /** Closes every host file (the host calls this at the end of a run). */
+  /** Closes every host fd (the host calls this at the end of a run). */
   closeAll(): void {
     for (const [fd, e] of this.#entries) {
       this.#entries.delete(fd);
-      if (e.kind === "file") {
-        try {
-          e.file.close();
-        } catch { /* already closed */ }
-      }
+      this.#release(e);
     }
   }
 }
@@ -270,33 +331,29 @@ export class StdinReader {
 // Codecs
 // ---------------------------------------------------------------------------------------------
 
-/** The WASI filetype of a host `Deno.FileInfo`. */
-export function filetypeOf(info: Deno.FileInfo): number {
-  if (info.isFile) return FILETYPE_REGULAR_FILE;
-  if (info.isDirectory) return FILETYPE_DIRECTORY;
-  if (info.isSymlink) return FILETYPE_SYMBOLIC_LINK;
-  if (info.isCharDevice) return FILETYPE_CHARACTER_DEVICE;
-  if (info.isBlockDevice) return FILETYPE_BLOCK_DEVICE;
-  if (info.isSocket) return FILETYPE_SOCKET_STREAM;
-  return FILETYPE_UNKNOWN;
+/** The WASI filetype of a host `st_mode`. */
+export function filetypeOfMode(mode: number): number {
+  switch (mode & linux.S_IFMT) {
+    case linux.S_IFREG:
+      return FILETYPE_REGULAR_FILE;
+    case linux.S_IFDIR:
+      return FILETYPE_DIRECTORY;
+    case linux.S_IFLNK:
+      return FILETYPE_SYMBOLIC_LINK;
+    case linux.S_IFCHR:
+      return FILETYPE_CHARACTER_DEVICE;
+    case linux.S_IFBLK:
+      return FILETYPE_BLOCK_DEVICE;
+    case linux.S_IFSOCK:
+      return FILETYPE_SOCKET_STREAM;
+    default:
+      return FILETYPE_UNKNOWN;
+  }
 }
 
-function ns(d: Date | null | undefined): bigint {
-  return d ? BigInt(d.getTime()) * 1_000_000n : 0n;
-}
-
-/** Writes a `filestat` (64 bytes) for a host file. Timestamps have Deno's ms precision. */
-export function writeFilestat(mem: GuestMemory, ptr: number, info: Deno.FileInfo): void {
-  writeFilestatRaw(mem, ptr, {
-    dev: BigInt(info.dev ?? 0),
-    ino: BigInt(info.ino ?? 0),
-    filetype: filetypeOf(info),
-    nlink: BigInt(info.nlink ?? 1),
-    size: BigInt(info.size),
-    atim: ns(info.atime),
-    mtim: ns(info.mtime),
-    ctim: ns(info.ctime),
-  });
+/** Writes a `filestat` (64 bytes) for a host `struct stat` (nanosecond timestamps). */
+export function writeFilestat(mem: GuestMemory, ptr: number, st: linux.Stat): void {
+  writeFilestatRaw(mem, ptr, { ...st, filetype: filetypeOfMode(st.mode) });
 }
 
 function writeFilestatRaw(
@@ -345,18 +402,32 @@ function isTerminal(e: StdinEntry | OutputEntry, stdin: StdinReader): boolean {
 // Imports
 // ---------------------------------------------------------------------------------------------
 
-function writeAll(file: Deno.FsFile, bytes: Uint8Array): void {
+/** Writes all of `bytes` at the file offset, or at `offset` (pwrite) when given. */
+function writeAll(fd: number, bytes: Uint8Array, offset?: bigint): void {
   let off = 0;
-  while (off < bytes.byteLength) off += file.writeSync(bytes.subarray(off));
+  while (off < bytes.byteLength) {
+    const rest = bytes.subarray(off);
+    off += offset === undefined
+      ? linux.write(fd, rest)
+      : linux.pwrite(fd, rest, offset + BigInt(off));
+  }
 }
 
-function readInto(file: Deno.FsFile, mem: GuestMemory, iovs: Array<[number, number]>): number {
+/** Reads into the iovecs until one comes back short; from `offset` (pread) when given. */
+function readInto(
+  fd: number,
+  mem: GuestMemory,
+  iovs: Array<[number, number]>,
+  offset?: bigint,
+): number {
   let total = 0;
   for (const [p, len] of iovs) {
     if (len === 0) continue;
-    // Read straight into guest memory: readSync cannot grow it, so the view stays valid.
-    const n = file.readSync(mem.bytes(p, len));
-    if (n === null || n === 0) break;
+    // Read straight into guest memory: a read cannot grow it, so the view stays valid.
+    const buf = mem.bytes(p, len);
+    const n = offset === undefined
+      ? linux.read(fd, buf)
+      : linux.pread(fd, buf, offset + BigInt(total));
     total += n;
     if (n < len) break;
   }
@@ -457,7 +528,7 @@ export function fdImports(ctx: FdContext): Imports {
         } else if (e.kind === "file") {
           if (!e.writable) return ERRNO_BADF;
           for (const [p, len] of iovs) {
-            writeAll(e.file, mem.bytes(p, len));
+            writeAll(e.host.fd, mem.bytes(p, len));
             total += len;
           }
         } else {
@@ -481,7 +552,7 @@ export function fdImports(ctx: FdContext): Imports {
         if (e.kind !== "file" || !e.readable) return ERRNO_BADF;
         const iovs = mem.iovecs(iovsPtr, iovsLen);
         mem.check(nreadPtr, 4);
-        mem.setU32(nreadPtr, readInto(e.file, mem, iovs));
+        mem.setU32(nreadPtr, readInto(e.host.fd, mem, iovs));
         return ERRNO_SUCCESS;
       },
     ),
@@ -494,13 +565,7 @@ export function fdImports(ctx: FdContext): Imports {
         if (offset < 0n) return ERRNO_INVAL;
         const iovs = mem.iovecs(iovsPtr, iovsLen);
         mem.check(nreadPtr, 4);
-        const saved = e.file.seekSync(0, Deno.SeekMode.Current);
-        try {
-          e.file.seekSync(offset, Deno.SeekMode.Start);
-          mem.setU32(nreadPtr, readInto(e.file, mem, iovs));
-        } finally {
-          e.file.seekSync(saved, Deno.SeekMode.Start);
-        }
+        mem.setU32(nreadPtr, readInto(e.host.fd, mem, iovs, offset));
         return ERRNO_SUCCESS;
       },
     ),
@@ -513,16 +578,10 @@ export function fdImports(ctx: FdContext): Imports {
         if (offset < 0n) return ERRNO_INVAL;
         const iovs = mem.iovecs(iovsPtr, iovsLen);
         mem.check(nwrittenPtr, 4);
-        const saved = e.file.seekSync(0, Deno.SeekMode.Current);
         let total = 0;
-        try {
-          e.file.seekSync(offset, Deno.SeekMode.Start);
-          for (const [p, len] of iovs) {
-            writeAll(e.file, mem.bytes(p, len));
-            total += len;
-          }
-        } finally {
-          e.file.seekSync(saved, Deno.SeekMode.Start);
+        for (const [p, len] of iovs) {
+          writeAll(e.host.fd, mem.bytes(p, len), offset + BigInt(total));
+          total += len;
         }
         mem.setU32(nwrittenPtr, total);
         return ERRNO_SUCCESS;
@@ -534,8 +593,8 @@ export function fdImports(ctx: FdContext): Imports {
       if (e.kind !== "file") return notSeekable(e);
       if (whence < WHENCE_SET || whence > WHENCE_END) return ERRNO_INVAL;
       mem.check(newOffsetPtr, 8);
-      // WASI whence SET/CUR/END = 0/1/2, the same numbers as Deno.SeekMode.
-      const pos = e.file.seekSync(offset, whence as Deno.SeekMode);
+      // WASI whence SET/CUR/END = 0/1/2, the same numbers as lseek's.
+      const pos = linux.lseek(e.host.fd, offset, whence);
       mem.setU64(newOffsetPtr, pos);
       return ERRNO_SUCCESS;
     }),
@@ -544,7 +603,7 @@ export function fdImports(ctx: FdContext): Imports {
       const e = fds.get(fd);
       if (e.kind !== "file") return notSeekable(e);
       mem.check(offsetPtr, 8);
-      mem.setU64(offsetPtr, e.file.seekSync(0, Deno.SeekMode.Current));
+      mem.setU64(offsetPtr, linux.lseek(e.host.fd, 0n, WHENCE_CUR));
       return ERRNO_SUCCESS;
     }),
 
@@ -560,14 +619,14 @@ export function fdImports(ctx: FdContext): Imports {
 
     fd_sync: syscall((fd: number): number => {
       const e = fds.get(fd);
-      if (e.kind === "file") e.file.syncSync();
+      if (e.kind === "file") linux.fsync(e.host.fd);
       else if (e.kind !== "dir") return ERRNO_INVAL;
       return ERRNO_SUCCESS;
     }),
 
     fd_datasync: syscall((fd: number): number => {
       const e = fds.get(fd);
-      if (e.kind === "file") e.file.syncDataSync();
+      if (e.kind === "file") linux.fdatasync(e.host.fd);
       else if (e.kind !== "dir") return ERRNO_INVAL;
       return ERRNO_SUCCESS;
     }),
@@ -641,10 +700,11 @@ export function fdImports(ctx: FdContext): Imports {
           });
           break;
         case "file":
-          writeFilestat(mem, ptr, e.file.statSync());
+          writeFilestat(mem, ptr, linux.fstat(e.host.fd));
           break;
         case "dir":
-          writeFilestat(mem, ptr, Deno.statSync(e.hostPath));
+          if (e.attachOnly) return ERRNO_NOTCAPABLE;
+          writeFilestat(mem, ptr, linux.fstat(e.host.fd));
           break;
       }
       return ERRNO_SUCCESS;
@@ -654,8 +714,8 @@ export function fdImports(ctx: FdContext): Imports {
       const e = fds.get(fd);
       if (e.kind === "dir") return ERRNO_ISDIR;
       if (e.kind !== "file" || !e.writable) return ERRNO_BADF;
-      if (size < 0n || size > BigInt(Number.MAX_SAFE_INTEGER)) return ERRNO_INVAL;
-      e.file.truncateSync(Number(size));
+      if (size < 0n) return ERRNO_INVAL;
+      linux.ftruncate(e.host.fd, size);
       return ERRNO_SUCCESS;
     }),
 
@@ -684,7 +744,7 @@ export function fdImports(ctx: FdContext): Imports {
         mem.check(bufPtr, bufLen);
         mem.check(bufUsedPtr, 4);
         cookie = BigInt.asUintN(64, cookie); // i64 arrives signed
-        if (cookie === 0n || e.listing === undefined) e.listing = listDir(e.hostPath);
+        if (cookie === 0n || e.listing === undefined) e.listing = listDir(e.host.fd);
         const listing = e.listing;
         const start = cookie < BigInt(listing.length) ? Number(cookie) : listing.length;
         let want = 0;
@@ -714,31 +774,51 @@ export function fdImports(ctx: FdContext): Imports {
   };
 }
 
-function listDir(hostPath: string): DirListingEntry[] {
-  const dot = Deno.statSync(hostPath);
-  let dotdotIno = 0n;
-  try {
-    dotdotIno = BigInt(Deno.statSync(hostPath + "/..").ino ?? 0);
-  } catch { /* unknown: 0 */ }
-  const out: DirListingEntry[] = [
-    { name: encodeUtf8("."), ino: BigInt(dot.ino ?? 0), type: FILETYPE_DIRECTORY },
-    { name: encodeUtf8(".."), ino: dotdotIno, type: FILETYPE_DIRECTORY },
-  ];
-  for (const d of Deno.readDirSync(hostPath)) {
-    let ino = 0n;
-    let type = d.isFile
-      ? FILETYPE_REGULAR_FILE
-      : d.isDirectory
-      ? FILETYPE_DIRECTORY
-      : d.isSymlink
-      ? FILETYPE_SYMBOLIC_LINK
-      : FILETYPE_UNKNOWN;
-    try {
-      const st = Deno.lstatSync(`${hostPath}/${d.name}`);
-      ino = BigInt(st.ino ?? 0);
-      type = filetypeOf(st);
-    } catch { /* vanished meanwhile: keep what readDir said */ }
-    out.push({ name: encodeUtf8(d.name), ino, type });
+const DT_TYPES: Readonly<Record<number, number>> = {
+  1: FILETYPE_UNKNOWN, // FIFO: WASI has no type for it
+  2: FILETYPE_CHARACTER_DEVICE,
+  4: FILETYPE_DIRECTORY,
+  6: FILETYPE_BLOCK_DEVICE,
+  8: FILETYPE_REGULAR_FILE,
+  10: FILETYPE_SYMBOLIC_LINK,
+  12: FILETYPE_SOCKET_STREAM,
+};
+const DT_UNKNOWN = 0;
+
+/** The whole listing of directory `fd` (getdents64 from offset 0), `.` and `..` first. */
+function listDir(fd: number): DirListingEntry[] {
+  linux.lseek(fd, 0n, WHENCE_SET);
+  const dots: DirListingEntry[] = [];
+  const rest: DirListingEntry[] = [];
+  const buf = new Uint8Array(32768);
+  const dv = new DataView(buf.buffer);
+  for (;;) {
+    const n = linux.getdents64(fd, buf);
+    if (n === 0) break;
+    // struct linux_dirent64 { u64 d_ino; s64 d_off; u16 d_reclen; u8 d_type; char d_name[]; }
+    for (let off = 0; off < n;) {
+      const reclen = dv.getUint16(off + 16, true);
+      const nameStart = off + 19;
+      const nameEnd = buf.indexOf(0, nameStart);
+      const name = buf.slice(
+        nameStart,
+        nameEnd < 0 || nameEnd > off + reclen ? off + reclen : nameEnd,
+      );
+      const dtype = dv.getUint8(off + 18);
+      let type = DT_TYPES[dtype] ?? FILETYPE_UNKNOWN;
+      if (dtype === DT_UNKNOWN) {
+        try {
+          type = filetypeOfMode(
+            linux.fstatat(fd, new TextDecoder().decode(name), linux.AT_SYMLINK_NOFOLLOW).mode,
+          );
+        } catch { /* vanished meanwhile: unknown */ }
+      }
+      const ent = { name, ino: dv.getBigUint64(off, true), type };
+      const isDot = name.length <= 2 && name.every((b) => b === 0x2e);
+      (isDot ? dots : rest).push(ent);
+      off += reclen;
+    }
   }
-  return out;
+  dots.sort((a, b) => a.name.length - b.name.length);
+  return [...dots, ...rest];
 }

@@ -29,7 +29,9 @@ import { ERRNO_NOSYS, PREVIEW1_FUNCTIONS } from "./abi.ts";
 import { argsImports } from "./args.ts";
 import { clockImports } from "./clock.ts";
 import { environImports } from "./environ.ts";
-import { fdImports, FdTable, StdinReader } from "./fd.ts";
+import { type DirEntry, fdImports, FdTable, HostFd, StdinReader } from "./fd.ts";
+import { Beneath, type PathResolution } from "./beneath.ts";
+import * as linux from "./linux.ts";
 import { GuestMemory } from "./memory.ts";
 import { pathImports } from "./path.ts";
 import { pollImports } from "./poll.ts";
@@ -40,15 +42,31 @@ import { encodeUtf8 } from "./memory.ts";
 
 export { ProcExit } from "./proc.ts";
 export type { BlockingGate, InputSource, OutputSink } from "./host_hooks.ts";
+export type { PathResolution } from "./beneath.ts";
+
+const AT_FDCWD = -100;
+
+/** Opens a host directory as a preopen: a real (not O_PATH) fd, as a cgroup attach needs. */
+function openDirectory(hostPath: string): number {
+  if (hostPath.includes("\0")) throw new Error("EINVAL");
+  return linux.openat(AT_FDCWD, hostPath, linux.O_RDONLY | linux.O_DIRECTORY | linux.O_CLOEXEC, 0);
+}
 
 /** A host directory the guest may use, and the name it sees it under. */
 export interface Preopen {
   /** The path the guest sees (e.g. `/data` or `.`); wasi-libc matches paths against it. */
   guestPath: string;
-  /** The host directory (canonicalised at construction; it must exist). */
+  /** The host directory, opened (`O_RDONLY | O_DIRECTORY`) at construction; it must exist. */
   hostPath: string;
   /** Refuse every creating or writing operation under it with EROFS. Default false. */
   readOnly?: boolean;
+  /**
+   * Name the directory to the guest (`fd_prestat_*`) without letting it open, create, stat or
+   * list anything beneath it (ENOTCAPABLE): for a directory the host only uses on the guest's
+   * behalf through {@link WasiPreview1.preopenedDirFd} (e.g. a cgroup to attach to). Default
+   * false.
+   */
+  attachOnly?: boolean;
 }
 
 /** How to run one guest. */
@@ -67,6 +85,18 @@ export interface WasiOptions {
   stderr: OutputSink;
   /** How blocking calls wait, so that a stop request ends them. */
   gate: BlockingGate;
+  /**
+   * Most descriptors the guest may hold open at once from `path_open` (each is a host fd);
+   * past it `path_open` returns EMFILE. Default 256.
+   */
+  maxOpenFiles?: number;
+  /**
+   * How paths are confined beneath directory descriptors: `"kernel"` (openat2 with
+   * RESOLVE_BENEATH; falls back to `"walk"` by itself where openat2 is missing) or `"walk"`
+   * (one component at a time, symlinks resolved by us). Default `"kernel"`; `"walk"` is for
+   * testing the fallback.
+   */
+  pathResolution?: PathResolution;
 }
 
 /** The imports that may block: wrapped in `WebAssembly.Suspending`. */
@@ -94,40 +124,48 @@ export class WasiPreview1 {
   readonly functions: Readonly<Record<string, Function>>;
 
   readonly #mem = new GuestMemory();
-  readonly #fds = new FdTable();
+  readonly #fds: FdTable;
+  /** The entries the host preopened, by the guest fd they were given. */
+  readonly #preopens = new Map<number, DirEntry>();
 
   /**
-   * Sets up stdio and the preopens (each host directory is canonicalised now; a missing one
-   * throws) and builds the import object.
+   * Sets up stdio and opens the preopens (a missing directory, or one that is not a directory,
+   * throws, after closing those already opened) and builds the import object.
    */
   constructor(opts: WasiOptions) {
     const mem = this.#mem;
-    const fds = this.#fds;
+    const fds = this.#fds = new FdTable(opts.maxOpenFiles);
     const stdin = new StdinReader(opts.stdin);
     fds.set(0, { kind: "stdin", fdflags: 0 });
     fds.set(1, { kind: "output", sink: opts.stdout, fdflags: 0 });
     fds.set(2, { kind: "output", sink: opts.stderr, fdflags: 0 });
     let fd = 3;
     for (const p of opts.preopens ?? []) {
-      let real: string;
+      let host: HostFd;
       try {
-        real = Deno.realPathSync(p.hostPath);
+        host = new HostFd(openDirectory(p.hostPath));
       } catch (err) {
-        throw new Error(`preopen ${p.hostPath}: cannot resolve the directory`, { cause: err });
+        fds.closeAll();
+        const what = err instanceof linux.LinuxError && err.linuxErrno === linux.ENOTDIR
+          ? "not a directory"
+          : "cannot open the directory";
+        throw new Error(`preopen ${p.hostPath}: ${what} (${(err as Error).message})`, {
+          cause: err,
+        });
       }
-      if (!Deno.statSync(real).isDirectory) {
-        throw new Error(`preopen ${p.hostPath}: not a directory`);
-      }
-      fds.set(fd++, {
+      const entry: DirEntry = {
         kind: "dir",
-        hostPath: real,
-        root: real,
+        host,
         preopenName: encodeUtf8(p.guestPath),
-        readOnly: p.readOnly ?? false,
-      });
+        readOnly: (p.readOnly ?? false) || (p.attachOnly ?? false),
+        attachOnly: p.attachOnly ?? false,
+      };
+      this.#preopens.set(fd, entry);
+      fds.set(fd++, entry);
     }
 
-    const ctx = { mem, fds, stdin, gate: opts.gate };
+    const beneath = new Beneath(opts.pathResolution ?? "kernel");
+    const ctx = { mem, fds, stdin, gate: opts.gate, beneath };
     const provided: Record<string, unknown> = {
       ...argsImports(mem, opts.args),
       ...environImports(mem, opts.env ?? {}),
@@ -154,6 +192,18 @@ export class WasiPreview1 {
   /** Must be called once after instantiation, before `_start`. */
   bindMemory(memory: WebAssembly.Memory): void {
     this.#mem.bind(memory);
+  }
+
+  /**
+   * The host fd of the directory the host preopened at guest fd `guestFd`, while that very
+   * preopen is still there (not closed, not renumbered away); `undefined` for anything else:
+   * stdio, files, a directory the guest opened itself (even the same directory), a free
+   * number. The fd stays owned by this instance: do not close it, and use it before the guest
+   * runs again (a later `fd_close` closes it).
+   */
+  preopenedDirFd(guestFd: number): number | undefined {
+    const e = this.#preopens.get(guestFd);
+    return e !== undefined && this.#fds.peek(guestFd) === e ? e.host.fd : undefined;
   }
 
   /** Closes every host file the guest left open (call at the end of a run; idempotent). */

@@ -1,23 +1,35 @@
 /**
- * Path resolution confined to preopened directories, and the `path_*` imports.
+ * The `path_*` imports: every path resolves beneath a real host directory descriptor.
  *
- * A guest path is always relative to a directory descriptor (wasi-libc maps absolute paths to
- * the longest matching preopen before calling us). {@link resolvePath}:
- * 1. rejects an empty path (ENOENT), a NUL byte (EINVAL) and an absolute path (ENOTCAPABLE);
- * 2. normalises `.` and `..` lexically; `..` above the directory → ENOTCAPABLE;
- * 3. canonicalises the parent directory with `realpath` and checks it lies inside the preopen's
- *    canonical root (a symlinked directory component pointing outside → ENOTCAPABLE);
- * 4. when following symlinks, follows a symlink in the last component by hand (up to 40 hops),
- *    re-checking the containment of each target's parent, so even a dangling symlink cannot make
- *    `O_CREAT` create a file outside.
- * The result is a host path whose parent is canonical and inside the root and whose last
- * component is not a symlink (unless not following). A concurrent rename/symlink swap between
- * this check and the host call (TOCTOU) is not defended against: the guest is single-threaded,
- * but other host processes are not.
+ * Each directory entry (a preopen, or a directory the guest opened) holds an
+ * `O_RDONLY | O_DIRECTORY` host fd, and a guest path is resolved *beneath that fd* by the
+ * kernel (`openat2` with `RESOLVE_BENEATH`, or the component walk of `beneath.ts` where
+ * openat2 is missing). No host path string is kept or re-resolved, so renaming directories or
+ * swapping them for symlinks (by the guest or by another process) cannot make a later call land
+ * outside.
+ *
+ * Why beneath the entry's own fd, not the preopen's: the entry was opened beneath its preopen,
+ * and the kernel confines every later walk to beneath the entry, which is a subtree of what was
+ * granted, so it is strictly tighter. The one visible difference is that `..` above a
+ * guest-opened directory is refused (ENOTCAPABLE), as before this change; wasi-libc never sends
+ * one, because it maps every absolute or cwd-relative path onto a preopen and a path below it.
+ * A directory the guest opened and that something later moves elsewhere stays usable where it
+ * went: the guest cannot move it out of what it was granted (every rename target is resolved
+ * beneath a granted directory too); another root process can, which is outside what a sandbox
+ * can promise.
+ *
+ * Operations without an openat2 form (mkdirat, unlinkat, renameat, readlinkat, fstatat without
+ * following) open the parent beneath the base and act on a last component that must be a plain
+ * name: `.` or `..` there → EEXIST for `path_create_directory`, EINVAL for the others.
  *
  * Choices: read-only preopens (`readOnly: true`) make every creating or writing operation
- * EROFS. Opening a symlink without SYMLINK_FOLLOW (`O_NOFOLLOW`) → ELOOP. Not implemented
- * (ENOSYS): `path_link`, `path_symlink`, `path_filestat_set_times`.
+ * EROFS. Opening a symlink without SYMLINK_FOLLOW (`O_NOFOLLOW`) → ELOOP. `path_open` refuses
+ * anything but a regular file or a directory (a FIFO, a socket, a device) with ENOTSUP: it looks
+ * through an `O_PATH` descriptor first, so such a file is not even opened, and opens with
+ * `O_NONBLOCK | O_NOCTTY`, so a file swapped in meanwhile cannot block the host either (it is
+ * then refused by its type on the real descriptor). A symlink whose resolution
+ * passes above the base even to come back (`../base/x`) is refused, as wasmtime does. Not
+ * implemented (ENOSYS): `path_link`, `path_symlink`, `path_filestat_set_times`.
  *
  * @module
  */
@@ -25,15 +37,16 @@
 import {
   ERRNO_EXIST,
   ERRNO_INVAL,
-  ERRNO_ISDIR,
   ERRNO_LOOP,
   ERRNO_NOENT,
-  ERRNO_NOTCAPABLE,
-  ERRNO_NOTDIR,
+  ERRNO_NOTSUP,
   ERRNO_ROFS,
   ERRNO_SUCCESS,
   FDFLAGS_APPEND,
   FILESTAT_SIZE,
+  FILETYPE_DIRECTORY,
+  FILETYPE_REGULAR_FILE,
+  FILETYPE_SYMBOLIC_LINK,
   LOOKUPFLAGS_SYMLINK_FOLLOW,
   OFLAGS_CREAT,
   OFLAGS_DIRECTORY,
@@ -47,89 +60,11 @@ import {
   RIGHTS_FD_WRITE,
 } from "./abi.ts";
 import { syscall, WasiError } from "./errors.ts";
-import { encodeUtf8, type GuestMemory } from "./memory.ts";
-import { type DirEntry, type FdTable, filetypeOf, writeFilestat } from "./fd.ts";
+import type { GuestMemory } from "./memory.ts";
+import { type DirEntry, type FdTable, filetypeOfMode, HostFd, writeFilestat } from "./fd.ts";
 import type { Imports } from "./context.ts";
-
-const MAX_SYMLINK_HOPS = 40;
-
-/** True when canonical `p` is `root` or lies under it. */
-export function isInside(p: string, root: string): boolean {
-  if (p === root) return true;
-  return p.startsWith(root.endsWith("/") ? root : root + "/");
-}
-
-function mustBeInside(p: string, root: string): void {
-  if (!isInside(p, root)) throw new WasiError(ERRNO_NOTCAPABLE, `path escapes ${root}`);
-}
-
-function lstatOrNull(p: string): Deno.FileInfo | null {
-  try {
-    return Deno.lstatSync(p);
-  } catch (err) {
-    if (err instanceof Deno.errors.NotFound) return null;
-    throw err;
-  }
-}
-
-/** Lexically normalises an absolute host path (`.`/`..`/duplicate slashes). */
-function normalizeAbs(p: string): string {
-  const out: string[] = [];
-  for (const c of p.split("/")) {
-    if (c === "" || c === ".") continue;
-    if (c === "..") out.pop();
-    else out.push(c);
-  }
-  return "/" + out.join("/");
-}
-
-function splitDir(p: string): [string, string] {
-  const i = p.lastIndexOf("/");
-  return [i <= 0 ? "/" : p.slice(0, i), p.slice(i + 1)];
-}
-
-/**
- * Resolves guest `path` relative to directory `dir` to a host path, confined to `dir.root`
- * (see the module doc). Throws `WasiError` (NOENT, INVAL, NOTCAPABLE, LOOP) or a Deno error.
- */
-export function resolvePath(dir: DirEntry, path: string, follow: boolean): string {
-  if (path === "") throw new WasiError(ERRNO_NOENT);
-  if (path.includes("\0")) throw new WasiError(ERRNO_INVAL);
-  if (path.startsWith("/")) throw new WasiError(ERRNO_NOTCAPABLE, "absolute path");
-  const parts: string[] = [];
-  for (const c of path.split("/")) {
-    if (c === "" || c === ".") continue;
-    if (c === "..") {
-      if (parts.length === 0) throw new WasiError(ERRNO_NOTCAPABLE, "`..` escapes");
-      parts.pop();
-    } else {
-      parts.push(c);
-    }
-  }
-  if (parts.length === 0) return dir.hostPath;
-  const name = parts.pop()!;
-  const parentReal = Deno.realPathSync([dir.hostPath, ...parts].join("/"));
-  mustBeInside(parentReal, dir.root);
-  let candidate = parentReal === "/" ? "/" + name : `${parentReal}/${name}`;
-  if (!follow) return candidate;
-  for (let hop = 0; hop < MAX_SYMLINK_HOPS; hop++) {
-    const st = lstatOrNull(candidate);
-    if (st === null || !st.isSymlink) return candidate;
-    const target = Deno.readLinkSync(candidate);
-    const abs = normalizeAbs(
-      target.startsWith("/") ? target : `${splitDir(candidate)[0]}/${target}`,
-    );
-    if (abs === "/") {
-      mustBeInside("/", dir.root);
-      return "/";
-    }
-    const [tDir, tName] = splitDir(abs);
-    const tDirReal = Deno.realPathSync(tDir);
-    mustBeInside(tDirReal, dir.root);
-    candidate = tDirReal === "/" ? "/" + tName : `${tDirReal}/${tName}`;
-  }
-  throw new WasiError(ERRNO_LOOP);
-}
+import { type Beneath, splitLast } from "./beneath.ts";
+import * as linux from "./linux.ts";
 
 const RIGHTS_WANT_WRITE = RIGHTS_FD_WRITE | RIGHTS_FD_DATASYNC | RIGHTS_FD_ALLOCATE |
   RIGHTS_FD_FILESTAT_SET_SIZE;
@@ -139,16 +74,44 @@ const RIGHTS_WANT_READ = RIGHTS_FD_READ | RIGHTS_FD_READDIR;
 export interface PathContext {
   readonly mem: GuestMemory;
   readonly fds: FdTable;
+  readonly beneath: Beneath;
 }
 
 /** The `path_*` imports. */
 export function pathImports(ctx: PathContext): Imports {
-  const { mem, fds } = ctx;
+  const { mem, fds, beneath } = ctx;
 
   const writableDir = (fd: number): DirEntry => {
     const d = fds.dir(fd);
     if (d.readOnly) throw new WasiError(ERRNO_ROFS);
     return d;
+  };
+
+  /**
+   * The type of what `path_open` would open, seen through an `O_PATH` descriptor (which never
+   * runs a device driver's open), or `undefined` if it does not exist yet and `O_CREAT` will
+   * create it. So a device, a FIFO or a socket is refused without ever being opened; the type
+   * is checked again on the real descriptor, against a swap in between.
+   */
+  const typeBeforeOpen = (dirfd: number, path: string, flags: number): number | undefined => {
+    let pfd: number;
+    try {
+      pfd = beneath.open(
+        dirfd,
+        path,
+        linux.O_PATH | (flags & (linux.O_NOFOLLOW | linux.O_DIRECTORY)),
+      );
+    } catch (err) {
+      if (flags & linux.O_CREAT && err instanceof WasiError && err.errno === ERRNO_NOENT) {
+        return undefined;
+      }
+      throw err;
+    }
+    try {
+      return filetypeOfMode(linux.fstat(pfd).mode);
+    } finally {
+      linux.close(pfd);
+    }
   };
 
   return {
@@ -166,55 +129,55 @@ export function pathImports(ctx: PathContext): Imports {
       const dir = fds.dir(fd);
       const path = mem.string(pathPtr, pathLen);
       mem.check(fdPtr, 4);
-      const follow = (dirflags & LOOKUPFLAGS_SYMLINK_FOLLOW) !== 0;
-      const host = resolvePath(dir, path, follow);
-      const info = lstatOrNull(host);
-      if (info?.isSymlink) return ERRNO_LOOP; // only when not following (O_NOFOLLOW)
       const create = (oflags & OFLAGS_CREAT) !== 0;
-      const excl = (oflags & OFLAGS_EXCL) !== 0;
       const trunc = (oflags & OFLAGS_TRUNC) !== 0;
       const wantWrite = (rightsBase & RIGHTS_WANT_WRITE) !== 0n;
       const wantRead = (rightsBase & RIGHTS_WANT_READ) !== 0n;
-      if (info !== null && create && excl) return ERRNO_EXIST;
-      if (info === null && !create) return ERRNO_NOENT;
-
-      if ((oflags & OFLAGS_DIRECTORY) || info?.isDirectory) {
-        if (info === null) return ERRNO_NOENT;
-        if (!info.isDirectory) return ERRNO_NOTDIR;
-        if (wantWrite || trunc) return ERRNO_ISDIR;
+      const append = (fdflags & FDFLAGS_APPEND) !== 0;
+      if (dir.readOnly && (wantWrite || create || trunc)) return ERRNO_ROFS;
+      fds.reserve();
+      // Never block the host (a FIFO without a writer, a device): O_NONBLOCK, then refuse
+      // whatever is not a regular file or a directory. The guest's rights are enforced by the
+      // entry (`readable`/`writable`), the host access mode only follows them.
+      let flags = linux.O_NONBLOCK | linux.O_NOCTTY |
+        (wantWrite ? (wantRead ? linux.O_RDWR : linux.O_WRONLY) : linux.O_RDONLY);
+      if ((dirflags & LOOKUPFLAGS_SYMLINK_FOLLOW) === 0) flags |= linux.O_NOFOLLOW;
+      if (oflags & OFLAGS_DIRECTORY) flags |= linux.O_DIRECTORY;
+      if (create) flags |= linux.O_CREAT;
+      if (oflags & OFLAGS_EXCL) flags |= linux.O_EXCL;
+      if (trunc) flags |= linux.O_TRUNC;
+      if (append) flags |= linux.O_APPEND;
+      if (!(create && (oflags & OFLAGS_EXCL))) {
+        const pre = typeBeforeOpen(dir.host.fd, path, flags);
+        if (pre === FILETYPE_SYMBOLIC_LINK) return ERRNO_LOOP; // what O_NOFOLLOW would say
+        if (pre !== undefined && pre !== FILETYPE_REGULAR_FILE && pre !== FILETYPE_DIRECTORY) {
+          return ERRNO_NOTSUP;
+        }
+      }
+      const host = new HostFd(beneath.open(dir.host.fd, path, flags, 0o666));
+      let filetype: number;
+      try {
+        filetype = filetypeOfMode(linux.fstat(host.fd).mode);
+      } catch (err) {
+        host.close();
+        throw err;
+      }
+      if (filetype === FILETYPE_DIRECTORY) {
         mem.setU32(
           fdPtr,
-          fds.alloc({ kind: "dir", hostPath: host, root: dir.root, readOnly: dir.readOnly }),
+          fds.alloc({ kind: "dir", host, readOnly: dir.readOnly, attachOnly: false }),
         );
         return ERRNO_SUCCESS;
       }
-
-      if (dir.readOnly && (wantWrite || create || trunc)) return ERRNO_ROFS;
-      const append = (fdflags & FDFLAGS_APPEND) !== 0;
-      // Deno wants write access for create/truncate; the guest's own rights are enforced by
-      // `readable`/`writable` on the entry, not by the host open mode.
-      const hostWrite = wantWrite || create || trunc;
-      const file = Deno.openSync(host, {
-        read: wantRead || !hostWrite,
-        write: hostWrite && !append,
-        append: append && hostWrite,
-        create: create && !excl,
-        createNew: create && excl,
-        truncate: trunc,
-      });
-      let filetype: number;
-      try {
-        filetype = filetypeOf(file.statSync());
-      } catch (err) {
-        file.close();
-        throw err;
+      if (filetype !== FILETYPE_REGULAR_FILE) {
+        host.close();
+        return ERRNO_NOTSUP;
       }
       mem.setU32(
         fdPtr,
         fds.alloc({
           kind: "file",
-          file,
-          hostPath: host,
+          host,
           filetype,
           readable: wantRead,
           writable: wantWrite,
@@ -229,36 +192,52 @@ export function pathImports(ctx: PathContext): Imports {
         const dir = fds.dir(fd);
         const path = mem.string(pathPtr, pathLen);
         mem.check(bufPtr, FILESTAT_SIZE);
-        const host = resolvePath(dir, path, (flags & LOOKUPFLAGS_SYMLINK_FOLLOW) !== 0);
-        // After a following resolution the last component is no symlink, so lstat is right in
-        // both cases.
-        writeFilestat(mem, bufPtr, Deno.lstatSync(host));
+        const follow = (flags & LOOKUPFLAGS_SYMLINK_FOLLOW) !== 0;
+        const { name } = splitLast(path);
+        if (!follow && name !== "." && name !== "..") {
+          const st = beneath.withParent(
+            dir.host.fd,
+            path,
+            ERRNO_INVAL,
+            (pfd, n) => linux.fstatat(pfd, n, linux.AT_SYMLINK_NOFOLLOW),
+          );
+          writeFilestat(mem, bufPtr, st);
+          return ERRNO_SUCCESS;
+        }
+        const pfd = beneath.open(dir.host.fd, path, linux.O_PATH);
+        try {
+          writeFilestat(mem, bufPtr, linux.fstat(pfd));
+        } finally {
+          linux.close(pfd);
+        }
         return ERRNO_SUCCESS;
       },
     ),
 
     path_create_directory: syscall((fd: number, pathPtr: number, pathLen: number): number => {
       const dir = writableDir(fd);
-      Deno.mkdirSync(resolvePath(dir, mem.string(pathPtr, pathLen), false));
+      const path = mem.string(pathPtr, pathLen);
+      beneath.withParent(dir.host.fd, path, ERRNO_EXIST, (pfd, n) => linux.mkdirat(pfd, n, 0o777));
       return ERRNO_SUCCESS;
     }),
 
     path_remove_directory: syscall((fd: number, pathPtr: number, pathLen: number): number => {
       const dir = writableDir(fd);
-      const host = resolvePath(dir, mem.string(pathPtr, pathLen), false);
-      if (host === dir.hostPath) return ERRNO_INVAL;
-      const st = Deno.lstatSync(host);
-      if (!st.isDirectory) return ERRNO_NOTDIR;
-      Deno.removeSync(host);
+      const path = mem.string(pathPtr, pathLen);
+      beneath.withParent(
+        dir.host.fd,
+        path,
+        ERRNO_INVAL,
+        (pfd, n) => linux.unlinkat(pfd, n, linux.AT_REMOVEDIR),
+      );
       return ERRNO_SUCCESS;
     }),
 
     path_unlink_file: syscall((fd: number, pathPtr: number, pathLen: number): number => {
       const dir = writableDir(fd);
-      const host = resolvePath(dir, mem.string(pathPtr, pathLen), false);
-      const st = Deno.lstatSync(host);
-      if (st.isDirectory) return ERRNO_ISDIR;
-      Deno.removeSync(host);
+      const path = mem.string(pathPtr, pathLen);
+      // unlinkat without AT_REMOVEDIR refuses a directory itself (EISDIR).
+      beneath.withParent(dir.host.fd, path, ERRNO_INVAL, (pfd, n) => linux.unlinkat(pfd, n, 0));
       return ERRNO_SUCCESS;
     }),
 
@@ -270,9 +249,22 @@ export function pathImports(ctx: PathContext): Imports {
       newPtr: number,
       newLen: number,
     ): number => {
-      const from = resolvePath(writableDir(fd), mem.string(oldPtr, oldLen), false);
-      const to = resolvePath(writableDir(newFd), mem.string(newPtr, newLen), false);
-      Deno.renameSync(from, to);
+      const from = writableDir(fd);
+      const to = writableDir(newFd);
+      const oldPath = mem.string(oldPtr, oldLen);
+      const newPath = mem.string(newPtr, newLen);
+      beneath.withParent(
+        from.host.fd,
+        oldPath,
+        ERRNO_INVAL,
+        (opfd, on) =>
+          beneath.withParent(
+            to.host.fd,
+            newPath,
+            ERRNO_INVAL,
+            (npfd, nn) => linux.renameat(opfd, on, npfd, nn),
+          ),
+      );
       return ERRNO_SUCCESS;
     }),
 
@@ -285,10 +277,15 @@ export function pathImports(ctx: PathContext): Imports {
       bufUsedPtr: number,
     ): number => {
       const dir = fds.dir(fd);
-      const host = resolvePath(dir, mem.string(pathPtr, pathLen), false);
+      const path = mem.string(pathPtr, pathLen);
       mem.check(bufPtr, bufLen);
       mem.check(bufUsedPtr, 4);
-      const target = encodeUtf8(Deno.readLinkSync(host));
+      const target = beneath.withParent(
+        dir.host.fd,
+        path,
+        ERRNO_INVAL,
+        (pfd, n) => linux.readlinkat(pfd, n),
+      );
       // Truncated like readlink(2) when the buffer is too small.
       const n = Math.min(target.byteLength, bufLen >>> 0);
       mem.copyIn(bufPtr, target.subarray(0, n));

@@ -46,6 +46,7 @@ import type { FdTable, StdinReader } from "./fd.ts";
 import { type GuestMemory, u32 } from "./memory.ts";
 import type { BlockingGate } from "./host_hooks.ts";
 import type { Imports } from "./context.ts";
+import * as linux from "./linux.ts";
 
 /** Everything `poll_oneoff` needs. */
 export interface PollContext {
@@ -120,9 +121,9 @@ export function pollImports(ctx: PollContext): Imports {
           let nbytes = 0n;
           if (tag === EVENTTYPE_FD_READ && e.kind === "file") {
             try {
-              const size = e.file.statSync().size;
-              const pos = e.file.seekSync(0, Deno.SeekMode.Current);
-              nbytes = BigInt(Math.max(0, size - pos));
+              const size = linux.fstat(e.host.fd).size;
+              const pos = linux.lseek(e.host.fd, 0n, 1 /* SEEK_CUR */);
+              nbytes = size > pos ? size - pos : 0n;
             } catch { /* unknown: 0 */ }
           }
           subs.push({ kind: "now", event: event(userdata, tag, 0, nbytes) });
