@@ -8,7 +8,7 @@ DENO_VERSION=2.9.6
 APT_PACKAGES=(
   libbpf1 libbpf-dev bpftool libbpf-tools              # the host's libbpf, tests, native runqlat
   clang lld llvm wasi-libc libclang-rt-dev-wasm32       # building BPF objects and wasm guests
-  iproute2 iputils-ping                                 # network examples' tests
+  iproute2 iputils-ping strace                          # network examples' tests; the WASI fallback test
 )
 
 if [ "$(id -u)" != 0 ]; then
