@@ -3,6 +3,7 @@
 // Guest: tests/guests/fdattach/fdattach.wasm, built against wasm-include/libbpf-wasm.h; the
 // name-based probes use tests/guests/policy/driver.wasm.
 import assert from "node:assert/strict";
+import { WasmBpfCommand } from "../mod.ts";
 import {
   describeRun,
   guest,
@@ -208,5 +209,62 @@ kernelTest(
       assert.match(open.stderr, /\/etc\/shadow\): refused: cannot open it as a directory: ENOTDIR/);
       assert.match(open.stderr, /\/tmp\): refused: not a cgroup v2 directory/);
     });
+  },
+);
+
+kernelTest("fd attach: the library's attachDirs, inline and in a child process", async () => {
+  // Deno lets a process touch /sys only with --allow-all, which the child of process isolation
+  // does not get: there the attach-only directory is a plain one (sealed, and not a cgroup).
+  const plain = Deno.makeTempDirSync({ prefix: "wasm-bpf-attach-only-" });
+  try {
+    for (const isolation of ["inline", "process"] as const) {
+      await withCgroup(async (cg) => {
+        const hostPath = isolation === "inline" ? cg : plain;
+        const out = await new WasmBpfCommand(fdattach, {
+          args: ["/cg", "sealed", "0"],
+          attachDirs: [{ hostPath, guestPath: "/cg" }],
+          dirs: ["/tmp"], // numbered first: the attach-only directory comes after it
+          isolation,
+        }).output();
+        const stdout = new TextDecoder().decode(out.stdout);
+        const why = `${isolation}: ${stdout}${new TextDecoder().decode(out.stderr)}`;
+        assert.match(stdout, /^preopen 4$/m, why);
+        for (const what of ["open", "mkdir", "create", "readdir"]) {
+          assert.match(stdout, new RegExp(`^${what} ENOTCAPABLE$`, "m"), why);
+        }
+        assert.match(
+          stdout,
+          isolation === "inline" ? /^attached$/m : /^attach failed: Operation not permitted$/m,
+          why,
+        );
+      });
+    }
+    assert.deepEqual([...Deno.readDirSync(plain)], []);
+  } finally {
+    Deno.removeSync(plain, { recursive: true });
+  }
+});
+
+kernelTest(
+  "name attach: the policy sees a cgroup's canonical path in a child process too",
+  async () => {
+    // The child of process isolation may not read /proc/self/fd through Deno: the canonical path
+    // of the opened directory is read through libc, so a symlink inside an allowed directory
+    // cannot lead outside it.
+    const allowed = Deno.makeTempDirSync({ prefix: "wasm-bpf-policy-" });
+    Deno.symlinkSync(CGROUP2, `${allowed}/escape`);
+    try {
+      const out = await new WasmBpfCommand(guest("policy/driver.wasm"), {
+        args: ["load:/g/policy/policy.bpf.o", `attach:1:skb_egress:${allowed}/escape`],
+        dirs: [{ hostPath: guestsDir, guestPath: "/g" }],
+        policy: { allowAttach: [`cgroup:${allowed}`] },
+        isolation: "process",
+      }).output();
+      const stderr = new TextDecoder().decode(out.stderr);
+      assert.equal(new TextDecoder().decode(out.stdout), "load 1\nattach -1\n", stderr);
+      assert.match(stderr, new RegExp(`to cgroup ${CGROUP2}: --allow-attach allows`), stderr);
+    } finally {
+      Deno.removeSync(allowed, { recursive: true });
+    }
   },
 );

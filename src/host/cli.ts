@@ -142,7 +142,8 @@ export function parseCli(argv: string[]): ParsedCli {
         if (!hostPath || !guestPath) {
           throw new UsageError(`${flag} takes HOST[:GUEST], got "${spec}"`);
         }
-        options.preopens.push({ hostPath, guestPath, attachOnly: flag === "--attach-dir" });
+        const attachOnly = flag === "--attach-dir";
+        options.preopens.push({ hostPath, guestPath, ...(attachOnly ? { attachOnly } : {}) });
         break;
       }
       default: {

@@ -208,7 +208,7 @@ function openCgroup(
     release = () => getLibc().close(opened);
   }
   const refused = ctx.policy.allowAttach
-    ? refuse(ctx, name, section, { kind: "cgroup", path: canonicalPath(fd, target) })
+    ? refuse(ctx, name, section, { kind: "cgroup", path: canonicalPath(fd) })
     : null;
   const failure = refused ?? (isCgroup2(fd) ? null : {
     errno: TARGET_REFUSED,
@@ -221,14 +221,12 @@ function openCgroup(
   return { fd, release };
 }
 
-/** The canonical path of the open directory `fd`, read back from /proc/self/fd. */
-function canonicalPath(fd: number, target: Target): string {
-  try {
-    return Deno.readLinkSync(`/proc/self/fd/${fd}`);
-  } catch {
-    // no /proc: the path as given, or nothing a list can match for a descriptor
-    return "path" in target ? target.path : "";
-  }
+/** The canonical path of the open directory `fd`, read back from /proc/self/fd (through libc:
+ * Deno allows it only with --allow-all); "" when unreadable, which no allow-list matches. */
+function canonicalPath(fd: number): string {
+  const buf = new Uint8Array(4096);
+  const n = Number(getLibc().readlink(cString(`/proc/self/fd/${fd}`), buf, BigInt(buf.length)));
+  return n > 0 && n < buf.length ? new TextDecoder().decode(buf.subarray(0, n)) : "";
 }
 
 /** Whether `fd` lies on a cgroup v2 filesystem. */

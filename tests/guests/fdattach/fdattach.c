@@ -1,6 +1,6 @@
 // Test guest of the fd-based attach (tests/fd_attach_test.ts), built against
 // wasm-include/libbpf-wasm.h as upstream's current C SDK builds guests.
-//   fdattach GUEST_DIR MODE
+//   fdattach GUEST_DIR MODE [SECONDS]
 // It finds the preopen GUEST_DIR by walking fd_prestat_get / fd_prestat_dir_name from fd 3, as
 // upstream's guests do ("preopen FD"), then by MODE:
 //   refusals  try every descriptor the host must refuse ("refused WHAT R", R the raw result),
@@ -8,12 +8,14 @@
 //   sealed    try to open, create and list beneath GUEST_DIR ("WHAT ERRNO"), then attach;
 //   attach    attach both cgroup_skb programs through the preopen's fd (skeleton);
 //   auto      attach only the tracepoint, with fd -1 (auto-attach from its section).
-// After attaching it prints "attached", then waits (up to 20 s) until the counters show 3
-// packets in and 3 out (cgroup modes) or one bpf() call (auto), prints them and exits 0.
+// After attaching it prints "attached", then waits (up to SECONDS, default 20) until the
+// counters show 3 packets in and 3 out (cgroup modes) or one bpf() call (auto), prints them and
+// exits 0 (3 if they never did; 0 at once with SECONDS 0).
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -94,8 +96,8 @@ static unsigned long long count(int map, uint32_t key)
 
 int main(int argc, char **argv)
 {
-    if (argc != 3) {
-        fprintf(stderr, "usage: fdattach GUEST_DIR refusals|sealed|attach|auto\n");
+    if (argc != 3 && argc != 4) {
+        fprintf(stderr, "usage: fdattach GUEST_DIR refusals|sealed|attach|auto [SECONDS]\n");
         return 2;
     }
     const char *dir = argv[1], *mode = argv[2];
@@ -132,8 +134,9 @@ int main(int argc, char **argv)
     fflush(stdout);
 
     int map = bpf_map__fd(skel->maps.counts);
-    int ok = 0;
-    for (int i = 0; i < 200 && !ok; i++) {
+    int tenths = argc == 4 ? atoi(argv[3]) * 10 : 200;
+    int ok = tenths == 0;
+    for (int i = 0; i < tenths && !ok; i++) {
         ok = autoattach ? count(map, 2) >= 1 : count(map, 0) >= 3 && count(map, 1) >= 3;
         if (!ok)
             usleep(100 * 1000);
