@@ -78,5 +78,5 @@ kernelTest("cgroup_skb: a directory that is not a cgroup is a clear attach error
   // a path that is not a preopen: the guest says how to give it one
   const p = await runCli([cgroupSkb, "/sys/fs/cgroup/unified"], { timeoutMs: 20_000 });
   assert.equal(p.code, 1, describeRun(p));
-  assert.match(p.stderr, /not a directory the runtime preopened: give it with\n  --attach-dir/);
+  assert.match(p.stderr, /not a directory the runtime preopened: give it with\n {2}--attach-dir/);
 });
