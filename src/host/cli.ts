@@ -8,6 +8,8 @@
 
 import { getLibbpf, LibbpfNotFoundError } from "../libbpf_ffi.ts";
 import { VERSION } from "../version.ts";
+import { cString, getLibc, lastErrno } from "../libc_ffi.ts";
+import { Errno } from "../errno.ts";
 import { InlineChild } from "../api/inline_child.ts";
 import { resolveOptions } from "../api/child_base.ts";
 import type { LogRecord } from "../api/types.ts";
@@ -174,17 +176,22 @@ function writeStderr(text: string): void {
   }
 }
 
+/** Each preopen must be a directory. Probed with libc's open(): Deno refuses to stat /sys paths
+ * (a cgroup for --attach-dir) without --allow-all. */
 function checkPreopens(preopens: CliOptions["preopens"]): void {
-  for (const { hostPath } of preopens) {
-    let info: Deno.FileInfo;
-    try {
-      info = Deno.statSync(hostPath);
-    } catch {
-      throw new UsageError(`--dir ${hostPath}: no such directory`);
+  for (const { hostPath, attachOnly } of preopens) {
+    const fd = getLibc().open(cString(hostPath), O_RDONLY_DIRECTORY_CLOEXEC, 0);
+    if (fd >= 0) {
+      getLibc().close(fd);
+      continue;
     }
-    if (!info.isDirectory) throw new UsageError(`--dir ${hostPath}: not a directory`);
+    const flag = attachOnly ? "--attach-dir" : "--dir";
+    const why = lastErrno() === Errno.ENOTDIR ? "not a directory" : "no such directory";
+    throw new UsageError(`${flag} ${hostPath}: ${why}`);
   }
 }
+
+const O_RDONLY_DIRECTORY_CLOEXEC = 0o2200000;
 
 /** Runs the CLI; resolves to the exit status. */
 export async function main(argv: string[]): Promise<number> {
