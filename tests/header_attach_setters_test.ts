@@ -7,9 +7,9 @@ import { guest } from "./helpers/kernel.ts";
 
 Deno.test("libbpf-wasm.h: the fd setter, the last setter wins, fd 0, -1, errno converted", async () => {
   const calls: string[] = [];
-  let memory: WebAssembly.Memory | undefined;
+  const guestMemory: { memory?: WebAssembly.Memory } = {}; // bound after instantiation
   const cString = (ptr: number) => {
-    const bytes = new Uint8Array(memory!.buffer, ptr);
+    const bytes = new Uint8Array(guestMemory.memory!.buffer, ptr);
     return new TextDecoder().decode(bytes.subarray(0, bytes.indexOf(0)));
   };
   const sink = { write: () => {}, isTerminal: false };
@@ -46,8 +46,8 @@ Deno.test("libbpf-wasm.h: the fd setter, the last setter wins, fd 0, -1, errno c
       wasm_bpf_buffer_poll: stub,
     },
   });
-  memory = instance.exports.memory as WebAssembly.Memory;
-  wasi.bindMemory(memory);
+  guestMemory.memory = instance.exports.memory as WebAssembly.Memory;
+  wasi.bindMemory(guestMemory.memory);
   let code = 0;
   try {
     (instance.exports._start as () => void)();
