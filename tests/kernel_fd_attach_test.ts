@@ -111,6 +111,18 @@ kernelTest(
 );
 
 kernelTest(
+  "fd attach: the number of a closed preopen, reused by the guest, is refused",
+  async () => {
+    await withCgroup(async (cg) => {
+      const r = await runCli(["--dir", "/tmp", "--dir", `${cg}:/cg`, fdattach, "/cg", "reuse"]);
+      assert.equal(r.code, 0, describeRun(r));
+      assert.match(r.stdout, /^preopen 4\nreopened same\nrefused reused -1$/m, describeRun(r));
+      assert.deepEqual(await cgroupPrograms(cg), []);
+    });
+  },
+);
+
+kernelTest(
   "fd attach: an attach-only directory refuses open, create and readdir; attach works",
   async () => {
     await withCgroup(async (cg) => {

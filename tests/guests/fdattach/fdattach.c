@@ -7,6 +7,7 @@
 //             then attach as `attach` does;
 //   sealed    try to open, create and list beneath GUEST_DIR ("WHAT ERRNO"), then attach;
 //   attach    attach both cgroup_skb programs through the preopen's fd (skeleton);
+//   reuse     close the preopen, open /tmp (a --dir too) at the same number, try it, exit;
 //   auto      attach only the tracepoint, with fd -1 (auto-attach from its section).
 // After attaching it prints "attached", then waits (up to SECONDS, default 20) until the
 // counters show 3 packets in and 3 out (cgroup modes) or one bpf() call (auto), prints them and
@@ -113,6 +114,15 @@ int main(int argc, char **argv)
     }
     if (strcmp(mode, "refusals") == 0)
         try_refusals(skel, dir);
+    if (strcmp(mode, "reuse") == 0) {
+        /* the number of the preopen, now naming a directory the guest opened itself */
+        close(cgfd);
+        int again = open("/tmp", O_RDONLY | O_DIRECTORY);
+        printf("reopened %s\n", again == cgfd ? "same" : "other");
+        refused(skel, "reused", again);
+        fdattach_bpf__destroy(skel);
+        return 0;
+    }
     bpf_program__set_autoattach(skel->progs.xdp_pass, false);
     bool autoattach = strcmp(mode, "auto") == 0;
     if (autoattach) {
