@@ -15,7 +15,7 @@
 
 import { HostContext, type HostLog } from "../src/host/context.ts";
 import { GuestMemory } from "../src/host/guest_memory.ts";
-import { makeAttach } from "../src/host/imports/attach.ts";
+import { makeAttach, makeAttachFd } from "../src/host/imports/attach.ts";
 import { makeBufferPoll } from "../src/host/imports/buffer_poll.ts";
 import { makeClose } from "../src/host/imports/close.ts";
 import { makeMapFdByName } from "../src/host/imports/fd_by_name.ts";
@@ -33,6 +33,9 @@ const EINVAL = -22;
 const EFAULT = -14;
 const EBADF = -9;
 const ENOENT = -2;
+const EPERM = -1;
+/** The guest fd at which the harness "preopened" the test cgroup (fd-form attach). */
+const PREOPEN_FD = 3;
 
 const PAGE = 65536;
 const INITIAL_PAGES = 4;
@@ -229,6 +232,11 @@ export async function runFuzz(opts: FuzzOptions): Promise<FuzzReport> {
   const log: HostLog = { error: (m) => errors.push(m), debug: () => {} };
   const stop = new RunStop(false);
   const ctx = new HostContext(stop, log, opts.policy ?? {});
+  // the test cgroup, preopened at PREOPEN_FD for the fd-form attach (O_RDONLY | O_DIRECTORY)
+  const cgroupFd = cgroupMade
+    ? libc.symbols.open(new TextEncoder().encode(`${cgroupDir}\0`), 0o200000, 0)
+    : -1;
+  ctx.preopenedDirFd = (g) => g === PREOPEN_FD && cgroupFd >= 0 ? cgroupFd : undefined;
   const instance = new WebAssembly.Instance(new WebAssembly.Module(harnessModuleBytes()));
   const memory = instance.exports.memory as WebAssembly.Memory;
   ctx.bind(new GuestMemory(memory), instance.exports);
@@ -271,6 +279,7 @@ export async function runFuzz(opts: FuzzOptions): Promise<FuzzReport> {
     load: makeLoad(ctx),
     close: makeClose(ctx),
     attach: makeAttach(ctx),
+    attachFd: makeAttachFd(ctx),
     poll: makeBufferPoll(ctx),
     fdByName: makeMapFdByName(ctx),
     mapOperate: makeMapOperate(ctx),
@@ -502,6 +511,7 @@ export async function runFuzz(opts: FuzzOptions): Promise<FuzzReport> {
     count("attach");
     const h = handle();
     const name = chance(0.8) ? stringAt.get(pick(PROG_NAMES))! : stringPtr();
+    if (chance(0.4)) return doAttachFd(h, name);
     const target = pick([
       () => 0,
       () => 0,
@@ -521,6 +531,23 @@ export async function runFuzz(opts: FuzzOptions): Promise<FuzzReport> {
     checkResult(call, r);
     if (r === 0) report.attached++;
     if (typeof r === "number" && r > 0) fail(call, r, "attach returned > 0");
+  };
+
+  const doAttachFd = (h: bigint, name: number) => {
+    const target = pick([() => -1, () => PREOPEN_FD, () => PREOPEN_FD, fd])();
+    const call = `attach_fd(${h}, ${name >>> 0}, ${target})`;
+    const r = imports.attachFd(h, name, target);
+    if (!live.has(h)) return checkResult(call, r, EINVAL);
+    const prog = ctx.memory.cString(name);
+    if (prog === null) return checkResult(call, r, EFAULT);
+    // the fd form refuses XDP, and every descriptor but the preopen for a cgroup program
+    // (ENOENT: an object without that program)
+    const refused = prog === "xdp_pass" ||
+      (["skb_egress", "sockops_prog"].includes(prog) && target >= 0 && target !== PREOPEN_FD);
+    checkResult(call, r);
+    if (refused && r !== EPERM && r !== ENOENT) fail(call, r, `expected ${EPERM}`);
+    if (r === 0) report.attached++;
+    if (typeof r === "number" && r > 0) fail(call, r, "attach_fd returned > 0");
   };
 
   const doPoll = async () => {
@@ -588,6 +615,7 @@ export async function runFuzz(opts: FuzzOptions): Promise<FuzzReport> {
   stop.close();
   live.clear();
   libc.symbols.close(unrelated);
+  if (cgroupFd >= 0) libc.symbols.close(cgroupFd);
   libc.close();
   await removeCgroup();
   // The kernel releases objects asynchronously; give it a moment.

@@ -31,6 +31,11 @@ const libcSymbols = {
   close: { parameters: ["i32"], result: "i32" },
   /** int open(const char *pathname, int flags, ...) */
   open: { parameters: ["buffer", "i32", "i32"], result: "i32" },
+  /** int fstatfs(int fd, struct statfs *buf): which filesystem an attach target lies on. */
+  fstatfs: { parameters: ["i32", "buffer"], result: "i32" },
+  /** ssize_t readlink(const char *path, char *buf, size_t size): /proc/self/fd/N, which Deno
+   * refuses to read without --allow-all (the process-isolation child has less). */
+  readlink: { parameters: ["buffer", "buffer", "usize"], result: "isize" },
   /** unsigned int if_nametoindex(const char *ifname) */
   if_nametoindex: { parameters: ["buffer"], result: "u32" },
   /** void *mmap(void *addr, size_t length, int prot, int flags, int fd, off_t offset): maps a

@@ -13,7 +13,7 @@ Deno.test("everything after the module path goes to the guest verbatim", () => {
   assert.deepEqual(parsed.options.env, {});
 });
 
-Deno.test("host options: env, dir, wrapper names, inline values, --", () => {
+Deno.test("host options: env, dir, attach-dir, wrapper names, inline values, --", () => {
   const parsed = parseCli([
     "--env",
     "A=b=c",
@@ -21,6 +21,8 @@ Deno.test("host options: env, dir, wrapper names, inline values, --", () => {
     "--dir",
     "/tmp:/data",
     "--dir=/var",
+    "--attach-dir",
+    "/sys/fs/cgroup/unified/x:/cg",
     "-m",
     "wrap",
     "--callback-export-name=cb",
@@ -34,6 +36,7 @@ Deno.test("host options: env, dir, wrapper names, inline values, --", () => {
   assert.deepEqual(parsed.options.preopens, [
     { hostPath: "/tmp", guestPath: "/data" },
     { hostPath: "/var", guestPath: "/var" },
+    { hostPath: "/sys/fs/cgroup/unified/x", guestPath: "/cg", attachOnly: true },
   ]);
   assert.equal(parsed.options.wrapperModuleName, "wrap");
   assert.equal(parsed.options.callbackExportName, "cb");

@@ -1,5 +1,6 @@
-// examples/cgroup_skb on the real kernel: cgroup_skb ingress/egress programs attached to a
-// cgroup v2 directory that the test creates; a ping run inside that cgroup is counted.
+// examples/cgroup_skb on the real kernel: cgroup_skb ingress/egress programs attached, through
+// the fd of an --attach-dir preopen, to a cgroup v2 directory that the test creates; a ping run
+// inside that cgroup is counted.
 import assert from "node:assert/strict";
 import { describeRun, kernelTest, repoRoot, runCli } from "./helpers/kernel.ts";
 
@@ -32,7 +33,7 @@ kernelTest("cgroup_skb counts the traffic of a process moved into the cgroup", a
   const cg = `${root}/wasm-bpf-test-${Deno.pid}`;
   await Deno.mkdir(cg);
   try {
-    const r = await runCli([cgroupSkb, cg], {
+    const r = await runCli(["--attach-dir", `${cg}:/cgroup`, cgroupSkb, "/cgroup"], {
       onStdout: [{
         text: "Ctrl-C to end.\n",
         action: async () => {
@@ -65,11 +66,17 @@ kernelTest("cgroup_skb counts the traffic of a process moved into the cgroup", a
 });
 
 kernelTest("cgroup_skb: a directory that is not a cgroup is a clear attach error", async () => {
-  const r = await runCli([cgroupSkb, "/nonexistent-wasm-bpf-cgroup"], { timeoutMs: 20_000 });
+  const r = await runCli(["--attach-dir", "/tmp:/cgroup", cgroupSkb, "/cgroup"], {
+    timeoutMs: 20_000,
+  });
   assert.equal(r.code, 1, describeRun(r));
   assert.match(
     r.stderr,
-    /Failed to attach to cgroup \/nonexistent-wasm-bpf-cgroup/,
+    /Failed to attach to cgroup \/cgroup: Operation not permitted/,
     describeRun(r),
   );
+  // a path that is not a preopen: the guest says how to give it one
+  const p = await runCli([cgroupSkb, "/sys/fs/cgroup/unified"], { timeoutMs: 20_000 });
+  assert.equal(p.code, 1, describeRun(p));
+  assert.match(p.stderr, /not a directory the runtime preopened: give it with\n {2}--attach-dir/);
 });

@@ -156,6 +156,7 @@ Deno.test({
         .map((i) => i.name).sort();
       assert.deepEqual(imports, [
         "wasm_attach_bpf_program",
+        "wasm_attach_bpf_program_fd", // as upstream's current SDK: the skeleton attach calls it
         "wasm_bpf_buffer_poll",
         "wasm_bpf_map_fd_by_name",
         "wasm_bpf_map_operate",

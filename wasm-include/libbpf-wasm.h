@@ -8,8 +8,8 @@
  * layouts as wasm32 sees them, so a guest written for upstream builds against
  * this header by changing only its include lines.
  *
- * Everything here is implemented on top of six host functions imported from
- * the wasm module "wasm_bpf" (declared below).  Pointers passed to the host
+ * Everything here is implemented on top of seven host functions imported
+ * from the wasm module "wasm_bpf" (declared below).  Pointers passed to the host
  * are offsets into the guest's linear memory; a pointer of 0 means NULL.
  *
  * Error conventions (as upstream / libbpf 1.x):
@@ -79,6 +79,19 @@ __WASM_BPF_IMPORT("wasm_attach_bpf_program")
 int wasm_attach_bpf_program(bpf_object_skel obj,
                             const char* name,
                             const char* attach_target);
+
+/* Attach the program whose C function name is `name` to the hook that the
+ * guest descriptor target_fd names, with no path string: cgroup/sockops
+ * programs attach to the cgroup v2 directory the host preopened at that fd
+ * (the runtime's --dir or --attach-dir).  A descriptor the guest opened
+ * itself, stdio, a file or a closed fd is refused.  target_fd < 0 lets libbpf
+ * auto-attach from the ELF section; xdp is refused (use the call above with
+ * the interface name); other sections ignore the fd.  Returns 0 or a
+ * negative errno (-EPERM: not a target this guest may use). */
+__WASM_BPF_IMPORT("wasm_attach_bpf_program_fd")
+int wasm_attach_bpf_program_fd(bpf_object_skel obj,
+                               const char* name,
+                               int target_fd);
 
 /* Poll the ring buffer or perf buffer map `fd` of object `program` for up to
  * timeout_ms (< 0: forever, 0: no wait).  For each record the host copies at
@@ -268,7 +281,8 @@ struct bpf_map {
 /* A program of a skeleton: the object, its function name, an optional attach
  * target (see bpf_set_prog_attach_target) and upstream's `autoattach` field,
  * which records the last bpf_program__set_autoload() argument.  The trailing
- * fields are private to this header (guests never allocate this struct). */
+ * fields are private to this header (guests never allocate this struct; one
+ * zero-initialised attaches by path, with no target). */
 struct bpf_program {
     bpf_object_skel obj_ptr;
     char name[64];
@@ -276,6 +290,8 @@ struct bpf_program {
     bool autoattach;
     /* private */
     bool __skip_attach;
+    bool __attach_by_fd; /* set by bpf_set_prog_attach_target_fd */
+    int __attach_fd;
 };
 
 struct bpf_map_skeleton {
@@ -453,7 +469,9 @@ static inline bool str_has_surfix(const char* str, const char* surfix) {
 
 /* Set the target a program attaches to: a cgroup v2 directory path for
  * sockops / cgroup_* programs, an interface name for xdp.  Other program
- * kinds ignore it.  Must be called before the skeleton's attach. */
+ * kinds ignore it.  Must be called before the skeleton's attach.  It undoes
+ * bpf_set_prog_attach_target_fd() (the last setter wins); NULL or "" means
+ * no target (auto-attach). */
 static inline void bpf_set_prog_attach_target(struct bpf_program* prog,
                                               char* attach_target) {
     const char* target = attach_target ? attach_target : "";
@@ -461,6 +479,21 @@ static inline void bpf_set_prog_attach_target(struct bpf_program* prog,
         return;
     strncpy(prog->attach_target, target, sizeof(prog->attach_target) - 1);
     prog->attach_target[sizeof(prog->attach_target) - 1] = '\0';
+    prog->__attach_by_fd = false;
+}
+
+/* Attach the program through a descriptor instead of a path (upstream's
+ * fd-based attach): `fd` is the guest descriptor of a directory the runtime
+ * preopened, found with fd_prestat_get / fd_prestat_dir_name (a descriptor
+ * from open(), even of the same directory, is refused).  0 is a valid fd; a
+ * negative fd means auto-attach from the ELF section.  The last setter
+ * wins. */
+static inline void bpf_set_prog_attach_target_fd(struct bpf_program* prog,
+                                                 int fd) {
+    if (!prog)
+        return;
+    prog->__attach_by_fd = true;
+    prog->__attach_fd = fd;
 }
 
 /* The program's function name. */
@@ -502,6 +535,9 @@ static inline int bpf_program__set_autoattach(struct bpf_program* prog,
 static inline int bpf_program__attach_wasm(struct bpf_program* prog) {
     if (!prog || !prog->obj_ptr)
         return __wasm_bpf_err(-EINVAL);
+    if (prog->__attach_by_fd)
+        return __wasm_bpf_err(wasm_attach_bpf_program_fd(
+            prog->obj_ptr, prog->name, prog->__attach_fd));
     return __wasm_bpf_err(wasm_attach_bpf_program(
         prog->obj_ptr, prog->name,
         prog->attach_target[0] ? prog->attach_target : NULL));
@@ -584,8 +620,10 @@ static inline int bpf_object__load_skeleton(struct bpf_object_skeleton* s) {
 }
 
 /* Attach every program of a loaded skeleton (except those turned off with
- * set_autoload/set_autoattach), each to its attach target when one was set.
- * Stops at the first failure and returns its negative errno (errno set). */
+ * set_autoload/set_autoattach), each to its attach target when one was set:
+ * through its descriptor after bpf_set_prog_attach_target_fd(), else its
+ * path.  Stops at the first failure and returns its negative errno (errno
+ * set). */
 static inline int bpf_object__attach_skeleton(struct bpf_object_skeleton* s) {
     if (!s || !s->obj)
         return __wasm_bpf_err(-EINVAL);
@@ -594,9 +632,13 @@ static inline int bpf_object__attach_skeleton(struct bpf_object_skeleton* s) {
         struct bpf_program* prog = ps->prog ? *ps->prog : NULL;
         if (!prog || prog->__skip_attach)
             continue;
-        int err = wasm_attach_bpf_program(
-            s->obj, prog->name,
-            prog->attach_target[0] ? prog->attach_target : NULL);
+        int err = prog->__attach_by_fd
+                      ? wasm_attach_bpf_program_fd(s->obj, prog->name,
+                                                   prog->__attach_fd)
+                      : wasm_attach_bpf_program(
+                            s->obj, prog->name,
+                            prog->attach_target[0] ? prog->attach_target
+                                                   : NULL);
         if (err < 0)
             return __wasm_bpf_err(err);
     }

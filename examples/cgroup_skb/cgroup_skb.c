@@ -1,13 +1,17 @@
 // SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
 /* cgroup_skb: count the traffic of the processes of a cgroup v2 directory, in and out,
  * and print the totals every second (wasm-bpf guest).
- * Usage: cgroup_skb CGROUP_DIR [SECONDS] */
+ * Usage: cgroup_skb CGROUP_DIR [SECONDS], CGROUP_DIR being the guest path of a directory the
+ * runtime preopened (wasm-bpf --attach-dir /sys/fs/cgroup/unified/demo:/cgroup ... /cgroup).
+ * The programs attach through that preopen's descriptor (upstream's fd-based attach): the
+ * guest names no host path, and with --attach-dir it cannot touch the cgroup's files. */
 #include <errno.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <wasi/api.h>
 #include "cgroup_skb.h"
 #include "cgroup_skb.skel.h"
 
@@ -27,18 +31,41 @@ static int print_counts(int fd)
     return 0;
 }
 
+/* The descriptor of the preopened directory the guest sees as `path`, found as upstream's
+ * guests do: by walking the preopens (fd_prestat_get) from fd 3 and comparing their names. A
+ * descriptor from open() would not do: the host attaches only to its own preopens. */
+static int find_preopen(const char *path)
+{
+    char name[256];
+
+    for (__wasi_fd_t fd = 3;; fd++) {
+        __wasi_prestat_t st;
+        if (__wasi_fd_prestat_get(fd, &st) != 0)
+            return -1;
+        size_t len = st.u.dir.pr_name_len;
+        if (st.tag != __WASI_PREOPENTYPE_DIR || len >= sizeof(name) ||
+            __wasi_fd_prestat_dir_name(fd, (uint8_t *)name, len) != 0)
+            continue;
+        name[len] = 0;
+        if (!strcmp(name, path))
+            return (int)fd;
+    }
+}
+
 int main(int argc, char **argv)
 {
     struct cgroup_skb_bpf *skel;
     long seconds = -1;
-    int err, fd;
+    int err, fd, cgroup;
 
     if (argc < 2 || argc > 3 || !strcmp(argv[1], "-h")) {
         fprintf(argc == 2 ? stdout : stderr,
                 "USAGE: cgroup_skb CGROUP_DIR [SECONDS]\n"
                 "Count the packets and bytes received and sent by the processes of a cgroup\n"
-                "v2 directory (e.g. /sys/fs/cgroup/unified/mygroup), every second, for\n"
-                "SECONDS seconds or until Ctrl-C.\n");
+                "v2 directory, every second, for SECONDS seconds or until Ctrl-C.\n"
+                "CGROUP_DIR is the directory as the runtime gives it to the guest:\n"
+                "  wasm-bpf --attach-dir /sys/fs/cgroup/unified/mygroup:/cgroup \\\n"
+                "      cgroup_skb.wasm /cgroup\n");
         return argc == 2 ? 0 : 1;
     }
     if (argc == 3) {
@@ -50,14 +77,23 @@ int main(int argc, char **argv)
         }
     }
 
+    cgroup = find_preopen(argv[1]);
+    if (cgroup < 0) {
+        fprintf(stderr,
+                "cgroup_skb: %s is not a directory the runtime preopened: give it with\n"
+                "  --attach-dir HOST_CGROUP_DIR:%s\n",
+                argv[1], argv[1]);
+        return 1;
+    }
+
     skel = cgroup_skb_bpf__open_and_load();
     if (!skel) {
         fprintf(stderr, "Failed to open and load BPF skeleton\n");
         return 1;
     }
-    /* the attach target of a cgroup program is the cgroup's directory */
-    bpf_set_prog_attach_target(skel->progs.count_ingress, argv[1]);
-    bpf_set_prog_attach_target(skel->progs.count_egress, argv[1]);
+    /* the attach target of a cgroup program is the cgroup's directory, by descriptor */
+    bpf_set_prog_attach_target_fd(skel->progs.count_ingress, cgroup);
+    bpf_set_prog_attach_target_fd(skel->progs.count_egress, cgroup);
     err = cgroup_skb_bpf__attach(skel);
     if (err) {
         fprintf(stderr, "Failed to attach to cgroup %s: %s\n", argv[1], strerror(-err));

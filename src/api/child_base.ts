@@ -17,7 +17,7 @@ export interface ResolvedOptions {
   argv0: string;
   args: string[];
   env: Record<string, string>;
-  preopens: { hostPath: string; guestPath: string }[];
+  preopens: { hostPath: string; guestPath: string; attachOnly?: boolean }[];
   stdin: StdioMode;
   stdout: StdioMode;
   stderr: StdioMode;
@@ -32,6 +32,15 @@ export interface ResolvedOptions {
   policy?: GuestPolicy;
 }
 
+function preopenOf(
+  d: string | { hostPath: string; guestPath?: string },
+  attachOnly: boolean,
+): ResolvedOptions["preopens"][number] {
+  return typeof d === "string"
+    ? { hostPath: d, guestPath: d, attachOnly }
+    : { hostPath: d.hostPath, guestPath: d.guestPath ?? d.hostPath, attachOnly };
+}
+
 export function resolveOptions(
   argv0: string,
   o: WasmBpfCommandOptions,
@@ -42,11 +51,10 @@ export function resolveOptions(
     argv0,
     args: o.args ?? [],
     env: o.env ?? {},
-    preopens: (o.dirs ?? []).map((d) =>
-      typeof d === "string"
-        ? { hostPath: d, guestPath: d }
-        : { hostPath: d.hostPath, guestPath: d.guestPath ?? d.hostPath }
-    ),
+    preopens: [
+      ...(o.dirs ?? []).map((d) => preopenOf(d, false)),
+      ...(o.attachDirs ?? []).map((d) => preopenOf(d, true)),
+    ],
     stdin: o.stdin ?? defaults.stdin,
     stdout: o.stdout ?? defaults.stdout,
     stderr: o.stderr ?? defaults.stderr,

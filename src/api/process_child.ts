@@ -86,7 +86,10 @@ export class ProcessChild extends ChildBase {
       ...(opts.wrapperModuleName ? ["--wrapper-module-name", opts.wrapperModuleName] : []),
       ...(opts.callbackExportName ? ["--callback-export-name", opts.callbackExportName] : []),
       ...Object.entries(opts.env).flatMap(([k, v]) => ["--env", `${k}=${v}`]),
-      ...opts.preopens.flatMap((p) => ["--dir", `${p.hostPath}:${p.guestPath}`]),
+      ...opts.preopens.flatMap((p) => [
+        p.attachOnly ? "--attach-dir" : "--dir",
+        `${p.hostPath}:${p.guestPath}`,
+      ]),
       ...(opts.hostImportsModule ? ["--host-imports", String(opts.hostImportsModule)] : []),
       ...(logFifo ? ["--log-file", logFifo] : []),
       ...policyToFlags(opts.policy),

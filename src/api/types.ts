@@ -28,6 +28,10 @@ export interface WasmBpfCommandOptions {
   env?: Record<string, string>;
   /** Directories the guest may use: a host path (seen under the same path) or a pair. */
   dirs?: (string | { hostPath: string; guestPath?: string })[];
+  /** Directories the guest may only name as attach targets (`wasm_attach_bpf_program_fd`):
+   * listed among its preopens, but nothing beneath them can be opened, created or listed. The
+   * safe way to give a guest a cgroup. Same forms as `dirs`; numbered after them. */
+  attachDirs?: (string | { hostPath: string; guestPath?: string })[];
   /** Default "inherit" for spawn(), "null" for output(). */
   stdin?: StdioMode;
   /** Default "inherit" for spawn(), "piped" for output(). */

@@ -8,6 +8,8 @@
 
 import { getLibbpf, LibbpfNotFoundError } from "../libbpf_ffi.ts";
 import { VERSION } from "../version.ts";
+import { cString, getLibc, lastErrno } from "../libc_ffi.ts";
+import { Errno } from "../errno.ts";
 import { InlineChild } from "../api/inline_child.ts";
 import { resolveOptions } from "../api/child_base.ts";
 import type { LogRecord } from "../api/types.ts";
@@ -32,6 +34,10 @@ OPTIONS:
       --env KEY=VALUE               Set a guest environment variable (repeatable)
       --dir HOST[:GUEST]            Let the guest use directory HOST, seen as GUEST
                                     (default: the same path) (repeatable)
+      --attach-dir HOST[:GUEST]     Give the guest directory HOST (a cgroup v2 one),
+                                    seen as GUEST, only as an attach target: nothing
+                                    beneath it can be opened, created or listed
+                                    (repeatable)
       --host-imports MODULE         A JS/TS module whose default export gives the
                                     guest more import modules: { mod: { fn } }
       --log-file PATH               Write host and libbpf messages to PATH as
@@ -42,6 +48,7 @@ EXAMPLES:
   sudo wasm-bpf runqlat.wasm -h      # the guest's own help
   sudo wasm-bpf bootstrap.wasm -d 50 # process exec/exit events lasting >= 50 ms
   sudo wasm-bpf --dir /tmp:/data --env LANG=C guest.wasm
+  sudo wasm-bpf --attach-dir /sys/fs/cgroup/unified/app:/cgroup cgroup_skb.wasm /cgroup
   sudo wasm-bpf https://example.com/guests/execve.wasm
 
 EXIT STATUS:
@@ -53,7 +60,7 @@ export interface CliOptions {
   wrapperModuleName: string;
   callbackExportName: string;
   env: Record<string, string>;
-  preopens: { guestPath: string; hostPath: string }[];
+  preopens: { guestPath: string; hostPath: string; attachOnly?: boolean }[];
   /** What the guest may do (policy.ts); empty: everything. */
   policy: MutablePolicy;
   hostImportsModule?: string;
@@ -128,15 +135,17 @@ export function parseCli(argv: string[]): ParsedCli {
       case "--log-file":
         options.logFile = valueOf(flag, inline);
         break;
-      case "--dir": {
+      case "--dir":
+      case "--attach-dir": {
         const spec = valueOf(flag, inline);
         const at = spec.indexOf(":");
         const hostPath = at < 0 ? spec : spec.slice(0, at);
         const guestPath = at < 0 ? spec : spec.slice(at + 1);
         if (!hostPath || !guestPath) {
-          throw new UsageError(`--dir takes HOST[:GUEST], got "${spec}"`);
+          throw new UsageError(`${flag} takes HOST[:GUEST], got "${spec}"`);
         }
-        options.preopens.push({ hostPath, guestPath });
+        const attachOnly = flag === "--attach-dir";
+        options.preopens.push({ hostPath, guestPath, ...(attachOnly ? { attachOnly } : {}) });
         break;
       }
       default: {
@@ -167,17 +176,22 @@ function writeStderr(text: string): void {
   }
 }
 
+/** Each preopen must be a directory. Probed with libc's open(): Deno refuses to stat /sys paths
+ * (a cgroup for --attach-dir) without --allow-all. */
 function checkPreopens(preopens: CliOptions["preopens"]): void {
-  for (const { hostPath } of preopens) {
-    let info: Deno.FileInfo;
-    try {
-      info = Deno.statSync(hostPath);
-    } catch {
-      throw new UsageError(`--dir ${hostPath}: no such directory`);
+  for (const { hostPath, attachOnly } of preopens) {
+    const fd = getLibc().open(cString(hostPath), O_RDONLY_DIRECTORY_CLOEXEC, 0);
+    if (fd >= 0) {
+      getLibc().close(fd);
+      continue;
     }
-    if (!info.isDirectory) throw new UsageError(`--dir ${hostPath}: not a directory`);
+    const flag = attachOnly ? "--attach-dir" : "--dir";
+    const why = lastErrno() === Errno.ENOTDIR ? "not a directory" : "no such directory";
+    throw new UsageError(`${flag} ${hostPath}: ${why}`);
   }
 }
+
+const O_RDONLY_DIRECTORY_CLOEXEC = 0o2200000;
 
 /** Runs the CLI; resolves to the exit status. */
 export async function main(argv: string[]): Promise<number> {
@@ -217,7 +231,8 @@ export async function main(argv: string[]): Promise<number> {
     resolveOptions(opts.modulePath, {
       args: opts.guestArgs,
       env: opts.env,
-      dirs: opts.preopens,
+      dirs: opts.preopens.filter((p) => !p.attachOnly),
+      attachDirs: opts.preopens.filter((p) => p.attachOnly),
       wrapperModuleName: opts.wrapperModuleName,
       callbackExportName: opts.callbackExportName,
       verbose: opts.verbose,

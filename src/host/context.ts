@@ -25,6 +25,9 @@ export class HostContext {
   table: WebAssembly.Table | undefined;
   /** The guest's exports, for the TinyGo callback export. */
   exports: WebAssembly.Exports | undefined;
+  /** The host fd of a directory the host preopened at guest fd `guestFd` (WASI's record, made
+   * at preopen time); undefined for any other descriptor. None until the run sets it. */
+  preopenedDirFd: (guestFd: number) => number | undefined = () => undefined;
 
   constructor(stop: RunStop, log: HostLog, policy: GuestPolicy = {}) {
     this.stop = stop;

@@ -6,7 +6,7 @@
 
 import { promising, suspending } from "../jspi.ts";
 import type { InputSource, OutputSink } from "../wasi/host_hooks.ts";
-import { ProcExit, WasiPreview1 } from "../wasi/mod.ts";
+import { type Preopen, ProcExit, WasiPreview1 } from "../wasi/mod.ts";
 import { HostContext, type HostLog } from "./context.ts";
 import { GuestMemory } from "./guest_memory.ts";
 import { DEFAULT_CALLBACK_EXPORT, DEFAULT_WRAPPER_MODULE, makeBpfImports } from "./imports/mod.ts";
@@ -20,7 +20,7 @@ export interface GuestRunOptions {
   argv0: string;
   args: string[];
   env?: Record<string, string>;
-  preopens?: { guestPath: string; hostPath: string }[];
+  preopens?: Preopen[];
   stdin: InputSource;
   stdout: OutputSink;
   stderr: OutputSink;
@@ -70,6 +70,7 @@ export async function runGuest(opts: GuestRunOptions): Promise<GuestRunResult> {
   }
 
   const ctx = new HostContext(opts.stop, opts.log, opts.policy ?? {});
+  ctx.preopenedDirFd = (guestFd) => wasi.preopenedDirFd(guestFd);
   const imports: WebAssembly.Imports = {
     ...wrapExtraImports(extra, opts.stop),
     [WASI_MODULE]: wasi.imports as WebAssembly.ModuleImports,

@@ -1,14 +1,26 @@
 /**
- * `wasm_attach_bpf_program(handle, name, attach_target) -> i32` (abi.md §3).
+ * The two attach imports (abi.md §3):
  *
- * `name` is the program's function name. With no target (0 or ""), libbpf auto-attaches from
- * the ELF section. With a target: cgroup and sockops programs take a cgroup v2 directory, XDP
- * programs an interface name; other sections ignore the target.
+ * - `wasm_attach_bpf_program(handle, name, attach_target) -> i32`: the target is a string. With
+ *   no target (0 or ""), libbpf auto-attaches from the ELF section. Cgroup and sockops programs
+ *   take a cgroup v2 directory path, which the host opens; XDP programs an interface name; other
+ *   sections ignore the target.
+ * - `wasm_attach_bpf_program_fd(handle, name, target_fd) -> i32` (upstream's answer to its issue
+ *   #48): the target is a guest WASI descriptor, which resolves only to a directory the host
+ *   itself preopened for this guest; cgroup and sockops programs attach to that cgroup through
+ *   the host fd recorded at preopen time, so no path from the guest is opened. A negative fd
+ *   means no target (auto-attach); XDP is refused (it stays on the name-based import); other
+ *   sections auto-attach and never look at the fd, as upstream's hosts do.
+ *
+ * A target the guest may not use fails with one errno, -EPERM (upstream's -1), whatever the
+ * reason: a missing path, a file, a directory that is not a cgroup v2 one, a descriptor that is
+ * not a host preopen, a policy refusal. So the errno cannot probe the host's files; the reason
+ * goes to the -v log (a policy refusal to the log, as every refusal does).
  *
  * Under a policy with `allowAttach` (policy.ts), the target is checked first: a cgroup after
  * it is opened (its canonical path read back from /proc/self/fd, so ".." and symlinks cannot
  * escape the list), an interface by name, and an attach with no target (or one the section
- * ignores) only when the list holds `auto`. A refusal returns -EPERM.
+ * ignores) only when the list holds `auto`.
  */
 
 import { Errno, errnoName } from "../../errno.ts";
@@ -20,104 +32,206 @@ import { type AttachKind, attachRefusal, logRefusal, normalizePath } from "../po
 const O_RDONLY = 0;
 const O_DIRECTORY = 0o200000;
 const O_CLOEXEC = 0o2000000;
+/** `f_type` of a cgroup v2 filesystem (linux/magic.h). */
+const CGROUP2_SUPER_MAGIC = 0x63677270n;
+/** What every unusable target returns (see the module doc). */
+const TARGET_REFUSED = -Errno.EPERM;
+
+/** An attach target as the guest gave it: a path string, or a guest descriptor. */
+type Target = { path: string } | { guestFd: number };
+
+/** An attach that did not happen: the guest's errno and how to tell the user. */
+interface Failure {
+  readonly errno: number;
+  /** Logged as an error, with libbpf's last messages; undefined when already logged. */
+  readonly error?: string;
+  /** Logged with -v only: the detail of a refused target. */
+  readonly verbose?: string;
+}
 
 export function makeAttach(
   ctx: HostContext,
 ): (handle: bigint, name: number, target: number) => number {
-  return (handle, namePtr, targetPtr) => {
-    ctx.stop.checkpoint();
-    const loaded = ctx.objects.get(handle);
-    if (!loaded) return -Errno.EINVAL;
-    const name = ctx.memory.cString(namePtr);
-    if (name === null) return -Errno.EFAULT;
-    const target = targetPtr === 0 ? "" : ctx.memory.cString(targetPtr);
-    if (target === null) return -Errno.EFAULT;
+  return (handle, namePtr, targetPtr) =>
+    attachImport(ctx, handle, namePtr, "path", () => {
+      if (targetPtr === 0) return null;
+      const path = ctx.memory.cString(targetPtr);
+      if (path === null) return -Errno.EFAULT;
+      return path === "" ? null : { path };
+    });
+}
 
-    const lib = getLibbpf();
-    const prog = lib.bpf_object__find_program_by_name(loaded.unsafeObject, cString(name));
-    if (prog === null) return -Errno.ENOENT;
-    const section = Deno.UnsafePointerView.getCString(lib.bpf_program__section_name(prog)!);
+export function makeAttachFd(
+  ctx: HostContext,
+): (handle: bigint, name: number, targetFd: number) => number {
+  return (handle, namePtr, targetFd) =>
+    attachImport(ctx, handle, namePtr, "fd", () => targetFd < 0 ? null : { guestFd: targetFd });
+}
 
-    takeRecentLibbpfMessages();
-    const result = attachTo(ctx, name, prog, section, target);
-    if (result instanceof Refused) return result.errno; // logged by the policy, in one line
-    if (typeof result === "number") {
+/** The shared body of both imports: find the program, attach it, log and keep the link. */
+function attachImport(
+  ctx: HostContext,
+  handle: bigint,
+  namePtr: number,
+  form: "path" | "fd",
+  readTarget: () => Target | null | number,
+): number {
+  ctx.stop.checkpoint();
+  const loaded = ctx.objects.get(handle);
+  if (!loaded) return -Errno.EINVAL;
+  const name = ctx.memory.cString(namePtr);
+  if (name === null) return -Errno.EFAULT;
+  const target = readTarget();
+  if (typeof target === "number") return target;
+
+  const lib = getLibbpf();
+  const prog = lib.bpf_object__find_program_by_name(loaded.unsafeObject, cString(name));
+  if (prog === null) return -Errno.ENOENT;
+  const section = Deno.UnsafePointerView.getCString(lib.bpf_program__section_name(prog)!);
+
+  takeRecentLibbpfMessages();
+  const result = attachTo(ctx, name, prog, section, target, form);
+  const what = `attach ${name} (section ${section}${target ? `, target ${shown(target)}` : ""})`;
+  if ("errno" in result) {
+    if (result.verbose !== undefined) ctx.log.debug(`${what}: refused: ${result.verbose}`);
+    if (result.error !== undefined) {
       const why = takeRecentLibbpfMessages().slice(-3).join("; ");
-      ctx.log.error(
-        `attach ${name} (section ${section}${target ? `, target ${target}` : ""}): ` +
-          `${errnoName(result)} (${libbpfStrerror(result)})${why ? `: ${why}` : ""}`,
-      );
-      return result;
+      ctx.log.error(`${what}: ${result.error}${why ? `: ${why}` : ""}`);
     }
-    loaded.links.push(result);
-    ctx.log.debug(`attached ${name} (section ${section}${target ? ` to ${target}` : ""})`);
-    return 0;
-  };
+    return result.errno;
+  }
+  loaded.links.push(result.link);
+  ctx.log.debug(`attached ${name} (section ${section}${target ? ` to ${shown(target)}` : ""})`);
+  return 0;
+}
+
+function shown(target: Target): string {
+  return "path" in target ? target.path : `guest fd ${target.guestFd}`;
 }
 
 /** What attaching a program of `section` to `target` means. */
 export function attachKindOf(section: string, target: string): AttachKind {
-  if (target !== "" && (section.startsWith("cgroup") || section.startsWith("sockops"))) {
-    return { kind: "cgroup", path: target };
-  }
+  if (target !== "" && isCgroupSection(section)) return { kind: "cgroup", path: target };
   if (target !== "" && section.startsWith("xdp")) return { kind: "xdp", ifname: target };
   return { kind: "auto" };
 }
 
-/** A policy refusal, already logged. */
-class Refused {
-  readonly errno = -Errno.EPERM;
+function isCgroupSection(section: string): boolean {
+  return section.startsWith("cgroup") || section.startsWith("sockops");
+}
+
+/** A libbpf failure as a Failure: libbpf's errno, named in an error line. */
+function libbpfFailure(): Failure {
+  const errno = -(lastErrno() || Errno.EINVAL);
+  return { errno, error: `${errnoName(errno)} (${libbpfStrerror(errno)})` };
 }
 
 /** Refuses (logged, -EPERM) when the policy does not allow `kind`; null when it does. */
-function refuse(ctx: HostContext, name: string, section: string, kind: AttachKind): Refused | null {
+function refuse(ctx: HostContext, name: string, section: string, kind: AttachKind): Failure | null {
   const refusal = attachRefusal(ctx.policy, name, section, kind);
   if (!refusal) return null;
   logRefusal(ctx.log, "attach", refusal);
-  return new Refused();
+  return { errno: TARGET_REFUSED };
 }
 
-/** A link, or a negative errno. */
+/** The link, or why there is none. */
 function attachTo(
   ctx: HostContext,
   name: string,
   prog: Deno.PointerObject,
   section: string,
-  target: string,
-): Deno.PointerObject | number | Refused {
+  target: Target | null,
+  form: "path" | "fd",
+): { link: Deno.PointerObject } | Failure {
   const lib = getLibbpf();
-  const kind = attachKindOf(section, target);
-  if (kind.kind === "cgroup") {
-    const fd = getLibc().open(cString(target), O_RDONLY | O_DIRECTORY | O_CLOEXEC, 0);
-    if (fd < 0) {
-      const err = -(lastErrno() || Errno.ENOENT);
-      // Under a policy, a target outside the list is refused whether it exists or not.
-      if (!ctx.policy.allowAttach) return err;
-      return refuse(ctx, name, section, { kind: "cgroup", path: normalizePath(target) }) ?? err;
-    }
+  if (form === "fd" && section.startsWith("xdp")) {
+    return {
+      errno: TARGET_REFUSED,
+      error: "the fd form cannot attach XDP: pass the interface name to wasm_attach_bpf_program",
+    };
+  }
+  if (target !== null && isCgroupSection(section)) {
+    const cgroup = openCgroup(ctx, name, section, target);
+    if ("errno" in cgroup) return cgroup;
     try {
-      if (ctx.policy.allowAttach) {
-        let path = target;
-        try {
-          path = Deno.readLinkSync(`/proc/self/fd/${fd}`);
-        } catch { /* no /proc: check the path as given */ }
-        const refused = refuse(ctx, name, section, { kind: "cgroup", path });
-        if (refused !== null) return refused;
-      }
-      const link = lib.bpf_program__attach_cgroup(prog, fd);
-      return link ?? -(lastErrno() || Errno.EINVAL);
+      const link = lib.bpf_program__attach_cgroup(prog, cgroup.fd);
+      return link ? { link } : libbpfFailure();
     } finally {
-      getLibc().close(fd); // the link holds its own reference to the cgroup
+      cgroup.release(); // the link holds its own reference to the cgroup
     }
   }
+  // the fd form names only cgroups: any other section ignores its descriptor, as upstream's do
+  const kind: AttachKind = target !== null && "path" in target
+    ? attachKindOf(section, target.path)
+    : { kind: "auto" };
   const refused = refuse(ctx, name, section, kind);
   if (refused !== null) return refused;
   if (kind.kind === "xdp") {
     const ifindex = getLibc().if_nametoindex(cString(kind.ifname));
-    if (ifindex === 0) return -Errno.ENODEV;
+    if (ifindex === 0) return { errno: -Errno.ENODEV, error: "no such network interface" };
     const link = lib.bpf_program__attach_xdp(prog, ifindex);
-    return link ?? -(lastErrno() || Errno.EINVAL);
+    return link ? { link } : libbpfFailure();
   }
   const link = lib.bpf_program__attach(prog);
-  return link ?? -(lastErrno() || Errno.EINVAL);
+  return link ? { link } : libbpfFailure();
+}
+
+/**
+ * The host fd of the cgroup v2 directory `target` names, once the policy allowed it; `release`
+ * closes it when it was opened here (a preopen's fd belongs to WASI). Any other outcome is
+ * the one refusal errno.
+ */
+function openCgroup(
+  ctx: HostContext,
+  name: string,
+  section: string,
+  target: Target,
+): { fd: number; release: () => void } | Failure {
+  let fd: number;
+  let release = () => {};
+  if ("guestFd" in target) {
+    const hostFd = ctx.preopenedDirFd(target.guestFd);
+    if (hostFd === undefined) {
+      return { errno: TARGET_REFUSED, verbose: "not a directory the host preopened" };
+    }
+    fd = hostFd;
+  } else {
+    fd = getLibc().open(cString(target.path), O_RDONLY | O_DIRECTORY | O_CLOEXEC, 0);
+    if (fd < 0) {
+      const err = errnoName(-(lastErrno() || Errno.ENOENT));
+      // Under a policy, a target outside the list is refused whether it exists or not.
+      const path = normalizePath(target.path);
+      return refuse(ctx, name, section, { kind: "cgroup", path }) ??
+        { errno: TARGET_REFUSED, verbose: `cannot open it as a directory: ${err}` };
+    }
+    const opened = fd;
+    release = () => getLibc().close(opened);
+  }
+  const refused = ctx.policy.allowAttach
+    ? refuse(ctx, name, section, { kind: "cgroup", path: canonicalPath(fd) })
+    : null;
+  const failure = refused ?? (isCgroup2(fd) ? null : {
+    errno: TARGET_REFUSED,
+    verbose: "not a cgroup v2 directory",
+  });
+  if (failure !== null) {
+    release();
+    return failure;
+  }
+  return { fd, release };
+}
+
+/** The canonical path of the open directory `fd`, read back from /proc/self/fd (through libc:
+ * Deno allows it only with --allow-all); "" when unreadable, which no allow-list matches. */
+function canonicalPath(fd: number): string {
+  const buf = new Uint8Array(4096);
+  const n = Number(getLibc().readlink(cString(`/proc/self/fd/${fd}`), buf, BigInt(buf.length)));
+  return n > 0 && n < buf.length ? new TextDecoder().decode(buf.subarray(0, n)) : "";
+}
+
+/** Whether `fd` lies on a cgroup v2 filesystem. */
+function isCgroup2(fd: number): boolean {
+  const buf = new Uint8Array(256); // struct statfs is 120 bytes on 64-bit Linux; f_type first
+  if (getLibc().fstatfs(fd, buf) !== 0) return false;
+  return new DataView(buf.buffer).getBigUint64(0, true) === CGROUP2_SUPER_MAGIC;
 }

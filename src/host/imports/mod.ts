@@ -2,7 +2,7 @@
 
 import type { HostContext } from "../context.ts";
 import { suspending } from "../../jspi.ts";
-import { makeAttach } from "./attach.ts";
+import { makeAttach, makeAttachFd } from "./attach.ts";
 import { makeBufferPoll, makeWrapperBufferPoll } from "./buffer_poll.ts";
 import { makeClose } from "./close.ts";
 import { makeMapFdByName } from "./fd_by_name.ts";
@@ -18,6 +18,7 @@ export const WASM_BPF_FUNCTIONS = [
   "wasm_load_bpf_object",
   "wasm_close_bpf_object",
   "wasm_attach_bpf_program",
+  "wasm_attach_bpf_program_fd",
   "wasm_bpf_buffer_poll",
   "wasm_bpf_map_fd_by_name",
   "wasm_bpf_map_operate",
@@ -33,6 +34,7 @@ export function makeBpfImports(
       // Suspending: closing destroys links off the main thread, and a poll may wait.
       wasm_close_bpf_object: suspending(makeClose(ctx)),
       wasm_attach_bpf_program: makeAttach(ctx),
+      wasm_attach_bpf_program_fd: makeAttachFd(ctx),
       wasm_bpf_buffer_poll: suspending(makeBufferPoll(ctx)),
       wasm_bpf_map_fd_by_name: makeMapFdByName(ctx),
       wasm_bpf_map_operate: makeMapOperate(ctx),
