@@ -22,13 +22,14 @@ export class GuestModuleError extends Error {
  * 1 MiB), and small enough that compiling it cannot take the host down. */
 export const MAX_MODULE_BYTES = 64 * 1024 * 1024;
 
-/** Throws a GuestModuleError when a module of `size` bytes is over {@link MAX_MODULE_BYTES};
- * call it on the file's size before reading the file. */
-export function checkModuleSize(size: number): void {
-  if (size > MAX_MODULE_BYTES) {
+/** Throws a GuestModuleError when a module of `size` bytes is over `limit` (by default
+ * {@link MAX_MODULE_BYTES}); call it on the file's size before reading the file, and on the
+ * bytes read so far while reading it. */
+export function checkModuleSize(size: number, limit = MAX_MODULE_BYTES): void {
+  if (size > limit) {
     throw new GuestModuleError(
       `the module is ${(size / 1024 / 1024).toFixed(1)} MiB, over the ` +
-        `${MAX_MODULE_BYTES / 1024 / 1024} MiB this host accepts`,
+        `${limit / 1024 / 1024} MiB this host accepts`,
     );
   }
 }
