@@ -4,7 +4,22 @@
  */
 
 import { WASM_BPF_FUNCTIONS, WASM_BPF_MODULE } from "./imports/mod.ts";
-import { capMemory, MemoryLimitError, mibToPages } from "./memory_limit.ts";
+import { capGuest, MemoryLimitError } from "./memory_limit.ts";
+import {
+  formatFuncType,
+  sameFuncType,
+  WASI_SIGNATURES,
+  WASM_BPF_SIGNATURES,
+  WRAPPER_POLL_SIGNATURE,
+} from "./import_signatures.ts";
+import { WasmFormatError } from "./wasm_binary.ts";
+import {
+  type FuncType,
+  type ModuleLayout,
+  OPTIONAL_WASM_FEATURES,
+  type OptionalWasmFeature,
+  readLayout,
+} from "./wasm_layout.ts";
 import { DEFAULT_MAX_MEMORY_MIB } from "./policy.ts";
 
 export const WASI_MODULE = "wasi_snapshot_preview1";
@@ -36,13 +51,22 @@ export function checkModuleSize(size: number, limit = MAX_MODULE_BYTES): void {
 
 /** Options of {@link compileGuest}. */
 export interface CompileGuestOptions {
-  /** Cap on the guest's linear memory, in MiB (default 1024): written into the module as its
-   * memory's maximum, so growing past it fails inside the guest (malloc returns NULL). */
+  /** Cap on all the guest's memories and tables together, in MiB (default 1024): written into
+   * the module as their maximum sizes, so growing past it fails inside the guest (malloc
+   * returns NULL). */
   maxMemoryMiB?: number;
+  /** WebAssembly proposals the guest may use beyond those real toolchains emit (see
+   * {@link OPTIONAL_WASM_FEATURES}); none by default. */
+  allowWasmFeatures?: readonly string[];
 }
 
-/** Compiles module bytes, with a clear message for what is not a WebAssembly module, after
- * capping its memory (see memory_limit.ts). */
+/** What the intake read from the bytes of each module it compiled: a compiled module itself
+ * does not tell the types of its imports. */
+const layouts = new WeakMap<WebAssembly.Module, ModuleLayout>();
+
+/** Compiles module bytes, with a clear message for what is not a WebAssembly module, for a
+ * proposal the guest may not use, and for memories and tables over the cap (which it writes
+ * into the module, see memory_limit.ts). */
 export async function compileGuest(
   bytes: Uint8Array<ArrayBuffer>,
   options: CompileGuestOptions = {},
@@ -53,18 +77,58 @@ export async function compileGuest(
     throw new GuestModuleError("not a WebAssembly module (no \\0asm header)");
   }
   let capped: Uint8Array<ArrayBuffer>;
+  let layout: ModuleLayout;
   try {
-    capped = capMemory(bytes, mibToPages(options.maxMemoryMiB ?? DEFAULT_MAX_MEMORY_MIB)).bytes;
+    layout = readLayout(bytes);
+    checkFeatures(layout, options.allowWasmFeatures ?? []);
+    capped = capGuest(bytes, layout, options.maxMemoryMiB ?? DEFAULT_MAX_MEMORY_MIB).bytes;
   } catch (e) {
-    if (!(e instanceof MemoryLimitError)) throw e;
-    // A parse failure means a malformed module; say it as the compiler would.
-    const what = e.overCap ? "" : "invalid WebAssembly module: ";
-    throw new GuestModuleError(`${what}${e.message}`, { cause: e });
+    // A format error means a malformed module; say it as the compiler would.
+    if (e instanceof WasmFormatError) {
+      throw new GuestModuleError(`invalid WebAssembly module: ${e.message}`, { cause: e });
+    }
+    if (e instanceof MemoryLimitError) throw new GuestModuleError(e.message, { cause: e });
+    throw e;
   }
+  let module: WebAssembly.Module;
   try {
-    return await WebAssembly.compile(capped);
+    module = await WebAssembly.compile(capped);
   } catch (e) {
     throw new GuestModuleError(`invalid WebAssembly module: ${(e as Error).message}`, { cause: e });
+  }
+  layouts.set(module, layout);
+  return module;
+}
+
+const FEATURE_NAMES: Record<OptionalWasmFeature, string> = {
+  "gc": "WasmGC",
+  "exceptions": "exception handling",
+  "memory64": "memory64",
+  "multi-memory": "multiple memories",
+};
+
+/** Refuses a module needing a proposal the guest may not use, naming the first place that
+ * needs it. */
+function checkFeatures(layout: ModuleLayout, allowed: readonly string[]): void {
+  const unknown = allowed.filter((f) => !(OPTIONAL_WASM_FEATURES as readonly string[]).includes(f));
+  if (unknown.length > 0) {
+    throw new GuestModuleError(
+      `unknown wasm feature ${unknown.map((f) => `"${f}"`).join(", ")} (known: ` +
+        `${OPTIONAL_WASM_FEATURES.join(", ")})`,
+    );
+  }
+  for (const [feature, where] of layout.features) {
+    if (feature === "shared-memory") {
+      throw new GuestModuleError(
+        `the module uses a shared memory (threads): ${where}; this host does not run ` +
+          `shared memories (no wasm-bpf toolchain makes them for a guest)`,
+      );
+    }
+    if (allowed.includes(feature)) continue;
+    throw new GuestModuleError(
+      `the module uses ${FEATURE_NAMES[feature]}: ${where}; no wasm-bpf guest needs it ` +
+        `(allow it with --allow-wasm-feature=${feature})`,
+    );
   }
 }
 
@@ -102,4 +166,30 @@ export function checkGuestShape(
     const names = unknown.map((i) => `${i.module}.${i.name} (${i.kind})`).join(", ");
     throw new GuestModuleError(`the module imports what this host does not provide: ${names}`);
   }
+  const layout = layouts.get(module);
+  if (layout) checkImportTypes(layout, wrapperModule);
+}
+
+/** The type a host import must have, when this host knows it. */
+function expectedType(module: string, name: string, wrapperModule: string): FuncType | undefined {
+  if (module === WASI_MODULE) return WASI_SIGNATURES[name];
+  if (module === WASM_BPF_MODULE) return WASM_BPF_SIGNATURES[name];
+  if (module === wrapperModule && name === "wasm_bpf_buffer_poll") return WRAPPER_POLL_SIGNATURE;
+  return undefined;
+}
+
+/** Refuses imports of host functions with another type than the host's, naming both: they
+ * would link, then fail at their first call. */
+function checkImportTypes(layout: ModuleLayout, wrapperModule: string): void {
+  const wrong: string[] = [];
+  for (const imp of layout.imports) {
+    if (imp.kind !== "function") continue;
+    const expected = expectedType(imp.module, imp.name, wrapperModule);
+    if (!expected || (imp.type && sameFuncType(imp.type, expected))) continue;
+    const actual = imp.type ? formatFuncType(imp.type) : "a type that is not a function type";
+    wrong.push(
+      `import ${imp.module}.${imp.name} has type ${actual}, expected ${formatFuncType(expected)}`,
+    );
+  }
+  if (wrong.length > 0) throw new GuestModuleError(wrong.join("; "));
 }
