@@ -9,7 +9,8 @@ import { WASI_SIGNATURES, WASM_BPF_SIGNATURES } from "../src/host/import_signatu
 import { WASM_BPF_FUNCTIONS } from "../src/host/imports/mod.ts";
 import { capGuest, TABLE_ELEMENT_BYTES, WASM_PAGE } from "../src/host/memory_limit.ts";
 import { name, section, sleb, uleb, vec, wasmModule } from "../src/host/wasm_binary.ts";
-import { readLayout } from "../src/host/wasm_layout.ts";
+import { OPTIONAL_WASM_FEATURES, readLayout } from "../src/host/wasm_layout.ts";
+import { USAGE } from "../src/host/cli.ts";
 import { WasiPreview1 } from "../src/wasi/mod.ts";
 import { describeRun, runCli } from "./helpers/kernel.ts";
 
@@ -231,6 +232,7 @@ Deno.test("intake: a WasmGC guest is refused by the CLI; the flag and its value 
   const bad = await runCli(["--allow-wasm-feature=gc,threads", path]);
   assert.equal(bad.code, 2, describeRun(bad));
   assert.match(bad.stderr, /--allow-wasm-feature: unknown feature "threads"/);
+  for (const feature of OPTIONAL_WASM_FEATURES) assert.match(USAGE, new RegExp(feature));
   await assert.rejects(
     () => compileGuest(proposals[0][2], { allowWasmFeatures: ["nope"] }),
     /unknown wasm feature "nope"/,

@@ -115,10 +115,9 @@ GUEST POLICY (opt-in; by default a guest may do all that root may):
       --max-objects=N               At most N BPF objects loaded at once
       --max-memory=MiB              Cap on guest memory, all its memories and tables
                                     together (default ${DEFAULT_MAX_MEMORY_MIB})
-      --allow-wasm-feature=F,...    Let the guest use these WebAssembly proposals, which
-                                    no wasm-bpf toolchain emits: ${
-  OPTIONAL_WASM_FEATURES.join(", ")
-}
+      --allow-wasm-feature=F,...    Let the guest use these WebAssembly proposals,
+                                    which no wasm-bpf toolchain emits: gc,
+                                    exceptions, memory64, multi-memory
 `;
 
 /** A policy being built from flags. */
