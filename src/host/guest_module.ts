@@ -15,6 +15,7 @@ import {
 import { WasmFormatError } from "./wasm_binary.ts";
 import {
   type FuncType,
+  type ImportEntry,
   type ModuleLayout,
   OPTIONAL_WASM_FEATURES,
   type OptionalWasmFeature,
@@ -60,9 +61,9 @@ export interface CompileGuestOptions {
   allowWasmFeatures?: readonly string[];
 }
 
-/** What the intake read from the bytes of each module it compiled: a compiled module itself
+/** The imports, with their types, of each module compiled here: a compiled module itself
  * does not tell the types of its imports. */
-const layouts = new WeakMap<WebAssembly.Module, ModuleLayout>();
+const importsOf = new WeakMap<WebAssembly.Module, ImportEntry[]>();
 
 /** Compiles module bytes, with a clear message for what is not a WebAssembly module, for a
  * proposal the guest may not use, and for memories and tables over the cap (which it writes
@@ -96,7 +97,7 @@ export async function compileGuest(
   } catch (e) {
     throw new GuestModuleError(`invalid WebAssembly module: ${(e as Error).message}`, { cause: e });
   }
-  layouts.set(module, layout);
+  importsOf.set(module, layout.imports);
   return module;
 }
 
@@ -166,8 +167,8 @@ export function checkGuestShape(
     const names = unknown.map((i) => `${i.module}.${i.name} (${i.kind})`).join(", ");
     throw new GuestModuleError(`the module imports what this host does not provide: ${names}`);
   }
-  const layout = layouts.get(module);
-  if (layout) checkImportTypes(layout, wrapperModule);
+  const imports = importsOf.get(module);
+  if (imports) checkImportTypes(imports, wrapperModule);
 }
 
 /** The type a host import must have, when this host knows it. */
@@ -180,9 +181,9 @@ function expectedType(module: string, name: string, wrapperModule: string): Func
 
 /** Refuses imports of host functions with another type than the host's, naming both: they
  * would link, then fail at their first call. */
-function checkImportTypes(layout: ModuleLayout, wrapperModule: string): void {
+function checkImportTypes(imports: readonly ImportEntry[], wrapperModule: string): void {
   const wrong: string[] = [];
-  for (const imp of layout.imports) {
+  for (const imp of imports) {
     if (imp.kind !== "function") continue;
     const expected = expectedType(imp.module, imp.name, wrapperModule);
     if (!expected || (imp.type && sameFuncType(imp.type, expected))) continue;
