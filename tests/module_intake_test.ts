@@ -366,3 +366,42 @@ Deno.test("intake: a compiled WebAssembly.Module cannot be capped: refused when 
   const out = await new WasmBpfCommand(module, { isolation: "inline" }).output();
   assert.equal(out.code, 0, new TextDecoder().decode(out.stderr));
 });
+
+// --- malformed modules ----------------------------------------------------------------------------
+
+Deno.test("intake: mutated real guests are compiled or refused with a GuestModuleError, never more", async () => {
+  const base = Deno.readFileSync(new URL("./guests/api/exitcode.wasm", import.meta.url));
+  // The front of the module: types, imports, functions, tables, memories, globals, exports.
+  const front = Math.min(base.length, 400);
+  let seed = 14;
+  const random = () => (seed = (seed * 1103515245 + 12345) >>> 0) / 2 ** 32;
+  let compiled = 0;
+  for (let i = 0; i < 3000; i++) {
+    const bytes = base.slice();
+    for (let k = 1 + Math.floor(random() * 3); k > 0; k--) {
+      bytes[8 + Math.floor(random() * (front - 8))] = Math.floor(random() * 256);
+    }
+    try {
+      await compileGuest(bytes, { maxMemoryMiB: 16 });
+      compiled++;
+      // What was compiled has a maximum for every memory and table, all within the cap.
+      const capped = readLayout(capGuest(bytes, readLayout(bytes), 16).bytes);
+      let total = 0n;
+      for (
+        const [entries, unit] of [
+          [capped.memorySection?.entries ?? [], BigInt(WASM_PAGE)],
+          [capped.tableSection?.entries ?? [], BigInt(TABLE_ELEMENT_BYTES)],
+        ] as const
+      ) {
+        for (const e of entries) {
+          assert.ok(e.limits.maximum !== undefined, `mutant ${i}: no maximum`);
+          total += e.limits.maximum * unit;
+        }
+      }
+      assert.ok(total <= 16n << 20n, `mutant ${i}: ${total} bytes`);
+    } catch (e) {
+      assert.ok(e instanceof GuestModuleError, `mutant ${i}: ${(e as Error).stack}`);
+    }
+  }
+  assert.ok(compiled > 100, `only ${compiled} mutants compiled: the test mutates too much`);
+});

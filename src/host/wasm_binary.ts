@@ -45,19 +45,9 @@ export class WasmReader {
 
   /** An unsigned LEB128 of at most `bits` bits. */
   uleb(bits: 32 | 64 = 32): bigint {
-    let result = 0n;
-    let shift = 0n;
-    const maxBytes = Math.ceil(bits / 7);
-    for (let i = 0; i < maxBytes; i++) {
-      const b = this.byte();
-      result |= BigInt(b & 0x7f) << shift;
-      if ((b & 0x80) === 0) {
-        if (result >= 1n << BigInt(bits)) throw new WasmFormatError("LEB128 value out of range");
-        return result;
-      }
-      shift += 7n;
-    }
-    throw new WasmFormatError("LEB128 value too long");
+    const value = this.#leb(bits, false);
+    if (value >= 1n << BigInt(bits)) throw new WasmFormatError("LEB128 value out of range");
+    return value;
   }
 
   /** An unsigned 32-bit LEB128 (counts, indices, sizes). */
@@ -67,16 +57,17 @@ export class WasmReader {
 
   /** A signed LEB128 of at most `bits` bits. */
   sleb(bits: 32 | 33 | 64): bigint {
+    return this.#leb(bits, true);
+  }
+
+  #leb(bits: number, signed: boolean): bigint {
     let result = 0n;
     let shift = 0n;
-    const maxBytes = Math.ceil(bits / 7);
-    for (let i = 0; i < maxBytes; i++) {
+    for (let i = 0; i < Math.ceil(bits / 7); i++) {
       const b = this.byte();
       result |= BigInt(b & 0x7f) << shift;
       shift += 7n;
-      if ((b & 0x80) === 0) {
-        return b & 0x40 ? result - (1n << shift) : result;
-      }
+      if ((b & 0x80) === 0) return signed && b & 0x40 ? result - (1n << shift) : result;
     }
     throw new WasmFormatError("LEB128 value too long");
   }
