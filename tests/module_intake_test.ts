@@ -330,6 +330,36 @@ for (const [what, imp, flags, message] of wrongTypes) {
   });
 }
 
+Deno.test("intake: _start and the TinyGo callback exported with the wrong type are refused", async () => {
+  // Before: `_start (param i64)` ended in "internal error: TypeError" (no BigInt for it).
+  const start = wasmModule([
+    section(1, vec([func([I64])])),
+    section(3, vec([uleb(0)])),
+    section(5, vec([limits(1)])),
+    section(7, vec([[...name("memory"), 2, 0], [...name("_start"), 0, 0]])),
+    section(10, vec([[2, 0, END]])),
+  ]);
+  const r = await runCli([write("start-i64.wasm", start)]);
+  assert.equal(r.code, 1, describeRun(r));
+  assert.match(r.stderr, /export _start has type \(i64\) -> \(\), expected \(\) -> \(\)/);
+  assertClean(r.stderr);
+
+  // A TinyGo guest: the wrapper's poll, and a callback (i32) -> () exported as "cb".
+  const tinygo = command({
+    types: [func([I64, I32, I32, I32, I32, I32], [I32])],
+    imports: [["callback-wrapper", "wasm_bpf_buffer_poll", [0, 2]]],
+    memories: [limits(1)],
+    exports: [["cb", 0, 1]], // _start itself, of type () -> ()
+  });
+  const path = write("tinygo-callback.wasm", tinygo);
+  const wrong = await runCli(["-c", "cb", path]);
+  assert.equal(wrong.code, 1, describeRun(wrong));
+  assert.match(wrong.stderr, /export cb has type \(\) -> \(\), expected \(i32, i32, i32\) -> i32/);
+  // Under the default callback name, "cb" is just another export.
+  const ok = await runCli([path]);
+  assert.equal(ok.code, 0, describeRun(ok));
+});
+
 Deno.test("intake: the right types link; an unknown import is still named as before", async () => {
   const right = command({
     types: [func([I32, I32, I32, I32], [I32])],

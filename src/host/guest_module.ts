@@ -3,11 +3,13 @@
  * checked for the shape of a WASI command whose imports this host provides.
  */
 
-import { WASM_BPF_FUNCTIONS, WASM_BPF_MODULE } from "./imports/mod.ts";
+import { DEFAULT_CALLBACK_EXPORT, WASM_BPF_FUNCTIONS, WASM_BPF_MODULE } from "./imports/mod.ts";
 import { capGuest, MemoryLimitError } from "./memory_limit.ts";
 import {
+  CALLBACK_SIGNATURE,
   formatFuncType,
   sameFuncType,
+  START_SIGNATURE,
   WASI_SIGNATURES,
   WASM_BPF_SIGNATURES,
   WRAPPER_POLL_SIGNATURE,
@@ -15,7 +17,6 @@ import {
 import { WasmFormatError } from "./wasm_binary.ts";
 import {
   type FuncType,
-  type ImportEntry,
   type ModuleLayout,
   OPTIONAL_WASM_FEATURES,
   type OptionalWasmFeature,
@@ -61,9 +62,10 @@ export interface CompileGuestOptions {
   allowWasmFeatures?: readonly string[];
 }
 
-/** The imports, with their types, of each module compiled here: a compiled module itself
- * does not tell the types of its imports. */
-const importsOf = new WeakMap<WebAssembly.Module, ImportEntry[]>();
+/** The types of the imports and exported functions of each module compiled here: a compiled
+ * module itself does not tell them. */
+const signaturesOf = new WeakMap<WebAssembly.Module, Signatures>();
+type Signatures = Pick<ModuleLayout, "imports" | "functionExports">;
 
 /** Compiles module bytes, with a clear message for what is not a WebAssembly module, for a
  * proposal the guest may not use, and for memories and tables over the cap (which it writes
@@ -97,7 +99,7 @@ export async function compileGuest(
   } catch (e) {
     throw new GuestModuleError(`invalid WebAssembly module: ${(e as Error).message}`, { cause: e });
   }
-  importsOf.set(module, layout.imports);
+  signaturesOf.set(module, { imports: layout.imports, functionExports: layout.functionExports });
   return module;
 }
 
@@ -139,6 +141,7 @@ export function checkGuestShape(
   wasiNames: ReadonlySet<string>,
   wrapperModule: string,
   extraImports: Readonly<Record<string, Readonly<Record<string, unknown>>>> = {},
+  callbackExport: string = DEFAULT_CALLBACK_EXPORT,
 ): void {
   const exports = WebAssembly.Module.exports(module);
   const start = exports.find((e) => e.name === "_start");
@@ -167,8 +170,8 @@ export function checkGuestShape(
     const names = unknown.map((i) => `${i.module}.${i.name} (${i.kind})`).join(", ");
     throw new GuestModuleError(`the module imports what this host does not provide: ${names}`);
   }
-  const imports = importsOf.get(module);
-  if (imports) checkImportTypes(imports, wrapperModule);
+  const signatures = signaturesOf.get(module);
+  if (signatures) checkFunctionTypes(signatures, wrapperModule, callbackExport);
 }
 
 /** The type a host import must have, when this host knows it. */
@@ -179,10 +182,27 @@ function expectedType(module: string, name: string, wrapperModule: string): Func
   return undefined;
 }
 
-/** Refuses imports of host functions with another type than the host's, naming both: they
- * would link, then fail at their first call. */
-function checkImportTypes(imports: readonly ImportEntry[], wrapperModule: string): void {
+/** Refuses imports of host functions with another type than the host's, and exports the host
+ * calls with another type than it calls them with, naming both: they would link, then fail at
+ * their first call. */
+function checkFunctionTypes(
+  { imports, functionExports }: Signatures,
+  wrapperModule: string,
+  callbackExport: string,
+): void {
   const wrong: string[] = [];
+  const exported = (name: string, expected: FuncType) => {
+    const actual = functionExports.get(name);
+    if (!actual || !sameFuncType(actual, expected)) {
+      const type = actual ? formatFuncType(actual) : "a type that is not a function type";
+      wrong.push(`export ${name} has type ${type}, expected ${formatFuncType(expected)}`);
+    }
+  };
+  exported("_start", START_SIGNATURE);
+  const wrapped = imports.some((i) =>
+    i.module === wrapperModule && i.name === "wasm_bpf_buffer_poll"
+  );
+  if (wrapped && functionExports.has(callbackExport)) exported(callbackExport, CALLBACK_SIGNATURE);
   for (const imp of imports) {
     if (imp.kind !== "function") continue;
     const expected = expectedType(imp.module, imp.name, wrapperModule);

@@ -2,7 +2,8 @@
  * The wasm type of every function this host lets a guest import: `wasm_bpf` (docs/abi.md §1),
  * the TinyGo poll wrapper, and `wasi_snapshot_preview1` (its witx, as wasi-libc imports it).
  * A guest importing one of them with another type is refused at link time, naming both types,
- * instead of failing at its first call.
+ * instead of failing at its first call; so is one exporting `_start` or the TinyGo callback
+ * with another type than the host calls them with.
  */
 
 import type { FuncType } from "./wasm_layout.ts";
@@ -28,6 +29,11 @@ export const WASM_BPF_SIGNATURES: Readonly<Record<string, FuncType>> = {
 
 /** The TinyGo `wasm_bpf_buffer_poll` of the wrapper module (no `sample_func`). */
 export const WRAPPER_POLL_SIGNATURE: FuncType = fn("i64 i32 i32 i32 i32 i32", "i32");
+
+/** The guest's entry point, as the host calls it. */
+export const START_SIGNATURE: FuncType = fn("");
+/** The TinyGo guest's exported record callback (`go-callback`): `(ctx, data, size) -> int`. */
+export const CALLBACK_SIGNATURE: FuncType = fn("i32 i32 i32", "i32");
 
 const I32x = (n: number) => Array(n).fill("i32").join(" ");
 

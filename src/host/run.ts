@@ -62,7 +62,14 @@ export async function runGuest(opts: GuestRunOptions): Promise<GuestRunResult> {
     gate: opts.stop,
   });
   const extra = opts.extraImports ?? {};
-  checkGuestShape(opts.module, new Set(Object.keys(wasi.imports)), wrapperModule, extra);
+  const callbackExport = opts.callbackExportName ?? DEFAULT_CALLBACK_EXPORT;
+  checkGuestShape(
+    opts.module,
+    new Set(Object.keys(wasi.imports)),
+    wrapperModule,
+    extra,
+    callbackExport,
+  );
 
   const ctx = new HostContext(opts.stop, opts.log, opts.policy ?? {});
   const imports: WebAssembly.Imports = {
@@ -70,7 +77,7 @@ export async function runGuest(opts: GuestRunOptions): Promise<GuestRunResult> {
     [WASI_MODULE]: wasi.imports as WebAssembly.ModuleImports,
     ...makeBpfImports(ctx, {
       wrapperModule,
-      callbackExport: opts.callbackExportName ?? DEFAULT_CALLBACK_EXPORT,
+      callbackExport,
     }),
   };
   let instance: WebAssembly.Instance;

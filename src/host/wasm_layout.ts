@@ -67,13 +67,25 @@ export interface DefinedSection {
 
 export interface ModuleLayout {
   imports: ImportEntry[];
+  /** The type of each exported function, by export name. */
+  functionExports: Map<string, FuncType | undefined>;
   memorySection?: DefinedSection;
   tableSection?: DefinedSection;
   /** For each proposal the module needs, the first place that needs it. */
   features: Map<OptionalWasmFeature | RefusedWasmFeature, string>;
 }
 
-const SECTION = { type: 1, import: 2, table: 4, memory: 5, global: 6, code: 10, tag: 13 };
+const SECTION = {
+  type: 1,
+  import: 2,
+  function: 3,
+  table: 4,
+  memory: 5,
+  global: 6,
+  export: 7,
+  code: 10,
+  tag: 13,
+};
 
 const NUMERIC: Record<number, string> = {
   0x7f: "i32",
@@ -114,11 +126,13 @@ const HEAP_TYPES: Record<number, string> = {
 /** Reads the layout of a module (its first 8 bytes, "\0asm" and the version, are the
  * caller's to check). Throws WasmFormatError. */
 export function readLayout(bytes: Uint8Array): ModuleLayout {
-  const layout: ModuleLayout = { imports: [], features: new Map() };
+  const layout: ModuleLayout = { imports: [], functionExports: new Map(), features: new Map() };
   const uses = (feature: OptionalWasmFeature | RefusedWasmFeature, where: string) => {
     if (!layout.features.has(feature)) layout.features.set(feature, where);
   };
   const types: TypeDef[] = [];
+  /** The type of each function, imported ones first. */
+  const functions: (FuncType | undefined)[] = [];
   const r = new WasmReader(bytes, 8);
   while (!r.done) {
     const start = r.pos;
@@ -130,6 +144,21 @@ export function readLayout(bytes: Uint8Array): ModuleLayout {
         break;
       case SECTION.import:
         readImports(s, types, layout.imports, uses);
+        for (const imp of layout.imports) if (imp.kind === "function") functions.push(imp.type);
+        break;
+      case SECTION.function:
+        for (let n = s.u32(), i = 0; i < n; i++) {
+          const t = types[s.u32()];
+          functions.push(t?.kind === "func" ? t : undefined);
+        }
+        break;
+      case SECTION.export:
+        for (let n = s.u32(), i = 0; i < n; i++) {
+          const name = s.name();
+          const kind = s.byte();
+          const index = s.u32();
+          if (kind === 0x00) layout.functionExports.set(name, functions[index]);
+        }
         break;
       case SECTION.table:
       case SECTION.memory: {
