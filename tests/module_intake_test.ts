@@ -37,6 +37,10 @@ interface Parts {
   start?: number[];
   /** More exports: [name, kind, index]. */
   exports?: [string, number, number][];
+  /** Tags (exception handling), of type 0. */
+  tags?: number;
+  /** Element segments. */
+  elements?: number[][];
 }
 
 /** A WASI command: `_start` (which runs `start`), memory 0 exported as "memory". */
@@ -55,7 +59,9 @@ function command(p: Parts): Uint8Array<ArrayBuffer> {
     section(3, vec([uleb(0)])),
     ...(p.tables ? [section(4, vec(p.tables))] : []),
     ...(p.memories ? [section(5, vec(p.memories))] : []),
+    ...(p.tags ? [section(13, vec(Array(p.tags).fill([0, 0])))] : []),
     section(7, vec(exports.map(([n, k, i]) => [...name(n), k, ...uleb(i)]))),
+    ...(p.elements ? [section(9, vec(p.elements))] : []),
     section(10, vec([[...uleb(body.length), ...body]])),
   ]);
 }
@@ -144,10 +150,33 @@ Deno.test("intake: 30 huge tables are refused before anything is allocated", asy
   assert.equal(r.code, 1, describeRun(r));
   assert.match(
     r.stderr,
-    /huge-tables\.wasm: its memories and tables start at \d+\.\d+ MiB in all, more than the 1024 MiB allowed \(--max-memory\)/,
+    /huge-tables\.wasm: its memories, tables and element segments take \d+\.\d+ MiB at the start, more than the 1024 MiB allowed \(--max-memory\)/,
   );
   assert.ok(r.ms < 10_000, describeRun(r));
   assertClean(r.stderr);
+});
+
+Deno.test("intake: passive element segments count against --max-memory", async () => {
+  // 3 passive segments of 100,000 functions (elements V8 keeps for table.init), and one active
+  // and one declarative segment, which it does not keep.
+  const passive = [0x01, 0x00, ...uleb(100_000), ...new Array(100_000).fill(0)];
+  const withSegments = command({
+    tables: [[FUNCREF, ...limits(1, 1)]],
+    memories: [limits(1)],
+    elements: [
+      passive,
+      passive,
+      passive,
+      [0x00, 0x41, 0, END, ...vec([[0]])], // active, at offset 0 of table 0
+      [0x03, 0x00, ...vec([[0]])], // declarative
+    ],
+  });
+  assert.equal(readLayout(withSegments).passiveElements, 300_000n);
+  await compileGuest(withSegments, { maxMemoryMiB: 10 }); // 300,000 × 32 bytes: 9.2 MiB
+  await assert.rejects(
+    () => compileGuest(withSegments, { maxMemoryMiB: 9 }),
+    /its memories, tables and element segments take 9\.22 MiB at the start, more than the 9 MiB allowed/,
+  );
 });
 
 Deno.test("intake: growable tables get the room the memories leave, and no more", async () => {
@@ -188,7 +217,7 @@ const proposals: [string, string, Uint8Array<ArrayBuffer>, RegExp][] = [
   [
     "exception handling",
     "exceptions",
-    wasmModuleWithTag(),
+    command({ memories: [limits(1)], tags: 1 }),
     /uses exception handling: a tag \(exception handling\)/,
   ],
   [
@@ -198,16 +227,6 @@ const proposals: [string, string, Uint8Array<ArrayBuffer>, RegExp][] = [
     /uses memory64: memory 0 has 64-bit limits/,
   ],
 ];
-
-/** A command with a tag section (exception handling). */
-function wasmModuleWithTag(): Uint8Array<ArrayBuffer> {
-  const base = command({ memories: [limits(1)] });
-  // The tag section (13) comes after the memory section (5) and before exports (7).
-  const layout = readLayout(base);
-  const at = layout.memorySection!.end;
-  const tag = section(13, vec([[0, 0]])); // tag of type 0
-  return new Uint8Array([...base.subarray(0, at), ...tag, ...base.subarray(at)]);
-}
 
 for (const [what, feature, bytes, message] of proposals) {
   Deno.test(`intake: ${what} is refused unless --allow-wasm-feature=${feature}`, async () => {

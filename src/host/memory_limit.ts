@@ -1,6 +1,7 @@
 /**
  * Capping what a guest may take: the sum of all its memories and tables, initial sizes and
- * growth, is kept under one budget (`--max-memory`). The module declares them all (an
+ * growth, is kept under one budget (`--max-memory`), with the elements V8 keeps for its passive
+ * element segments. The module declares them all (an
  * imported one would come from this host, which offers none), so the cap is written into the
  * module before it is compiled, as the maximum of each memory and table. `memory.grow` and
  * `table.grow` past it then fail the way wasm growth fails (they return -1, and the guest's
@@ -86,6 +87,7 @@ export function capGuest(
   }
   for (const m of memories) reserved += m.initial * page;
   for (const t of tables) reserved += t.initial * element;
+  reserved += layout.passiveElements * element;
   if (reserved > budget) {
     const single = memories.length === 1 && memories[0].initial * page > budget;
     throw new MemoryLimitError(
@@ -93,8 +95,8 @@ export function capGuest(
         ? `its memory starts at ${mib(memories[0].initial * page)} MiB (${
           memories[0].initial
         } pages), more than the ${maxMiB} MiB allowed (--max-memory)`
-        : `its memories and tables start at ${mib(reserved)} MiB in all, more than the ` +
-          `${maxMiB} MiB allowed (--max-memory)`,
+        : `its memories, tables and element segments take ${mib(reserved)} MiB at the start, ` +
+          `more than the ${maxMiB} MiB allowed (--max-memory)`,
     );
   }
 

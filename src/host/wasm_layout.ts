@@ -71,6 +71,8 @@ export interface ModuleLayout {
   functionExports: Map<string, FuncType | undefined>;
   memorySection?: DefinedSection;
   tableSection?: DefinedSection;
+  /** Elements of passive element segments: V8 keeps them as arrays for `table.init`. */
+  passiveElements: bigint;
   /** For each proposal the module needs, the first place that needs it. */
   features: Map<OptionalWasmFeature | RefusedWasmFeature, string>;
 }
@@ -83,6 +85,7 @@ const SECTION = {
   memory: 5,
   global: 6,
   export: 7,
+  element: 9,
   code: 10,
   tag: 13,
 };
@@ -126,7 +129,12 @@ const HEAP_TYPES: Record<number, string> = {
 /** Reads the layout of a module (its first 8 bytes, "\0asm" and the version, are the
  * caller's to check). Throws WasmFormatError. */
 export function readLayout(bytes: Uint8Array): ModuleLayout {
-  const layout: ModuleLayout = { imports: [], functionExports: new Map(), features: new Map() };
+  const layout: ModuleLayout = {
+    imports: [],
+    functionExports: new Map(),
+    passiveElements: 0n,
+    features: new Map(),
+  };
   const uses = (feature: OptionalWasmFeature | RefusedWasmFeature, where: string) => {
     if (!layout.features.has(feature)) layout.features.set(feature, where);
   };
@@ -177,6 +185,11 @@ export function readLayout(bytes: Uint8Array): ModuleLayout {
           valType(s, uses, `global ${i}`);
           s.byte(); // mutability
           skipConstExpr(s, uses);
+        }
+        break;
+      case SECTION.element:
+        for (let n = s.u32(), i = 0; i < n; i++) {
+          layout.passiveElements += BigInt(readElementSegment(s, i, uses));
         }
         break;
       case SECTION.code:
@@ -318,6 +331,29 @@ function readTable(s: WasmReader, i: number, uses: Uses): DefinedEntry {
   const suffixStart = s.pos;
   if (withInit) skipConstExpr(s, uses);
   return { limits, prefix, suffix: s.bytes.subarray(suffixStart, s.pos) };
+}
+
+/** Reads an element segment; returns how many elements it keeps for `table.init` (those of
+ * a passive segment), 0 for one applied at instantiation or only declared. */
+function readElementSegment(s: WasmReader, i: number, uses: Uses): number {
+  const flags = s.u32();
+  if (flags > 7) throw new WasmFormatError(`element segment ${i} has unknown flags ${flags}`);
+  const declared = (flags & 1) !== 0; // passive or declarative, not active
+  const expressions = (flags & 4) !== 0;
+  if (!declared) {
+    if (flags & 2) s.u32(); // table index
+    skipConstExpr(s, uses); // offset
+  }
+  if (declared || flags & 2) { // an element kind (0: funcref) or a reference type
+    if (expressions) valType(s, uses, `element segment ${i}`);
+    else if (s.byte() !== 0x00) throw new WasmFormatError(`element segment ${i} is malformed`);
+  }
+  const count = s.u32();
+  for (let k = 0; k < count; k++) {
+    if (expressions) skipConstExpr(s, uses);
+    else s.u32(); // function index
+  }
+  return flags === 1 || flags === 5 ? count : 0;
 }
 
 function readImports(s: WasmReader, types: TypeDef[], out: ImportEntry[], uses: Uses): void {
