@@ -7,44 +7,30 @@ import {
   type MutablePolicy,
   programTypeRefusal,
 } from "../src/host/policy.ts";
-import { capMemory, MemoryLimitError, mibToPages } from "../src/host/memory_limit.ts";
+import { capGuest, MemoryLimitError } from "../src/host/memory_limit.ts";
+import { name, section, uleb, wasmModule } from "../src/host/wasm_binary.ts";
+import { readLayout } from "../src/host/wasm_layout.ts";
 import { compileGuest, GuestModuleError, MAX_MODULE_BYTES } from "../src/host/guest_module.ts";
 import { parseCli, UsageError } from "../src/host/cli.ts";
 
 /** A module with one memory (limits as given) and an exported _start. */
 function moduleWithMemory(initial: number, maximum?: number): Uint8Array<ArrayBuffer> {
   const limits = maximum === undefined
-    ? [0, ...leb(initial)]
-    : [1, ...leb(initial), ...leb(maximum)];
-  const sec = (id: number, body: number[]) => [id, ...leb(body.length), ...body];
-  const name = (s: string) => [s.length, ...new TextEncoder().encode(s)];
-  return new Uint8Array([
-    0,
-    0x61,
-    0x73,
-    0x6d,
-    1,
-    0,
-    0,
-    0,
-    ...sec(1, [1, 0x60, 0, 0]),
-    ...sec(3, [1, 0]),
-    ...sec(5, [1, ...limits]),
-    ...sec(7, [2, ...name("memory"), 2, 0, ...name("_start"), 0, 0]),
-    ...sec(0, [...name("custom"), 1, 2, 3]), // a custom section after: copied through
-    ...sec(10, [1, 2, 0, 0x0b]),
+    ? [0, ...uleb(initial)]
+    : [1, ...uleb(initial), ...uleb(maximum)];
+  return wasmModule([
+    section(1, [1, 0x60, 0, 0]),
+    section(3, [1, 0]),
+    section(5, [1, ...limits]),
+    section(7, [2, ...name("memory"), 2, 0, ...name("_start"), 0, 0]),
+    section(0, [...name("custom"), 1, 2, 3]), // a custom section after: copied through
+    section(10, [1, 2, 0, 0x0b]),
   ]);
 }
 
-function leb(n: number): number[] {
-  const out: number[] = [];
-  do {
-    let b = n & 0x7f;
-    n = Math.floor(n / 128);
-    if (n) b |= 0x80;
-    out.push(b);
-  } while (n);
-  return out;
+/** The memories of `bytes` once capped at `mib`. */
+function cap(bytes: Uint8Array<ArrayBuffer>, mib: number) {
+  return capGuest(bytes, readLayout(bytes), mib).memories;
 }
 
 async function memoryOf(bytes: Uint8Array<ArrayBuffer>, maxMemoryMiB?: number) {
@@ -128,21 +114,14 @@ Deno.test("policy: program types and attach targets", () => {
 });
 
 Deno.test("memory cap: the maximum is set, lowered, or kept; growth past it fails", async () => {
-  // no maximum: set to the cap
-  let r = capMemory(moduleWithMemory(2), 16);
-  assert.deepEqual(r.memories, [{ initial: 2, maximum: 16 }]);
+  // no maximum: set to the cap (1 MiB: 16 pages)
+  assert.deepEqual(cap(moduleWithMemory(2), 1), [{ initial: 2, maximum: 16 }]);
   // a larger maximum: lowered; a smaller one: kept
-  assert.deepEqual(capMemory(moduleWithMemory(2, 60000), 16).memories, [{
-    initial: 2,
-    maximum: 16,
-  }]);
-  r = capMemory(moduleWithMemory(2, 8), 16);
-  assert.deepEqual(r.memories, [{ initial: 2, maximum: 8 }]);
+  assert.deepEqual(cap(moduleWithMemory(2, 60000), 1), [{ initial: 2, maximum: 16 }]);
+  assert.deepEqual(cap(moduleWithMemory(2, 8), 1), [{ initial: 2, maximum: 8 }]);
   // multi-byte LEB128 sizes survive the rewrite
-  assert.deepEqual(capMemory(moduleWithMemory(300), mibToPages(1024)).memories, [
-    { initial: 300, maximum: 16384 },
-  ]);
-  assert.throws(() => capMemory(moduleWithMemory(32), 16), MemoryLimitError);
+  assert.deepEqual(cap(moduleWithMemory(300), 1024), [{ initial: 300, maximum: 16384 }]);
+  assert.throws(() => cap(moduleWithMemory(32), 1), MemoryLimitError);
 
   const mem = await memoryOf(moduleWithMemory(1), 1); // 1 MiB = 16 pages
   assert.equal(mem.grow(15), 1);

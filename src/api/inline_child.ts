@@ -85,6 +85,13 @@ export class InlineChild extends ChildBase {
   ): Promise<WasmBpfStatus> {
     let module: WebAssembly.Module;
     if (source instanceof WebAssembly.Module) {
+      // Its bytes are gone: neither its memories and tables can be capped nor its proposals
+      // and import types checked. The caller compiled it, and vouches for it.
+      if (opts.policy?.maxMemoryMiB !== undefined) {
+        throw new TypeError(
+          "policy.maxMemoryMiB cannot cap a compiled WebAssembly.Module: pass its bytes",
+        );
+      }
       module = source;
     } else {
       const bytes = source instanceof Uint8Array

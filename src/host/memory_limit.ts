@@ -1,151 +1,150 @@
 /**
- * Capping a guest's linear memory: the memory is defined inside the module, so the cap is
- * written into the module before it is compiled, as the maximum of its memory's limits.
- * `memory.grow` past it then fails the way wasm memory growth fails (it returns -1, and the
- * guest's malloc returns NULL) instead of taking the host's memory.
+ * Capping what a guest may take: the sum of all its memories and tables, initial sizes and
+ * growth, is kept under one budget (`--max-memory`), with the elements V8 keeps for its passive
+ * element segments. The module declares them all (an
+ * imported one would come from this host, which offers none), so the cap is written into the
+ * module before it is compiled, as the maximum of each memory and table. `memory.grow` and
+ * `table.grow` past it then fail the way wasm growth fails (they return -1, and the guest's
+ * malloc returns NULL) instead of taking the host's memory.
  *
- * A small parser of the wasm binary format: the section headers (id, LEB128 size) and the
- * memory section's limits; every other byte is copied through unchanged.
+ * The budget goes first to what the module starts with; the room left goes to the defined
+ * memories in order (a C, Rust or TinyGo guest has one), then to the tables (their sizes are
+ * fixed by the linker in those guests: their maximum is their initial size).
  */
+
+import { concatBytes } from "../bytes.ts";
+import { uleb } from "./wasm_binary.ts";
+import {
+  type DefinedSection,
+  type Limits,
+  LIMITS_64,
+  LIMITS_HAS_MAX,
+  type ModuleLayout,
+} from "./wasm_layout.ts";
 
 /** Bytes in a wasm page. */
 export const WASM_PAGE = 65536;
 /** The most pages a wasm32 memory can have (4 GiB). */
 export const MAX_WASM32_PAGES = 65536;
+/** What a table element costs the host, counted against the budget: V8 15 takes 24 bytes per
+ * funcref element (its dispatch table) and 8 per externref one, measured. */
+export const TABLE_ELEMENT_BYTES = 32;
+/** The most elements V8 lets a table have. */
+const MAX_TABLE_ELEMENTS = 10_000_000n;
 
-const MEMORY_SECTION = 5;
-const LIMITS_HAS_MAX = 0x01;
-const LIMITS_MEMORY64 = 0x04;
-
-/** The module bytes cannot be parsed, or its memory cannot fit under the cap. */
+/** The module's memories and tables do not fit under the cap. */
 export class MemoryLimitError extends Error {
-  /** True when the module is well formed but its memory starts above the cap. */
-  readonly overCap: boolean;
-  constructor(message: string, overCap = false) {
+  constructor(message: string) {
     super(message);
     this.name = "MemoryLimitError";
-    this.overCap = overCap;
   }
 }
 
-/** A cursor over module bytes that throws MemoryLimitError on truncation. */
-class Reader {
-  readonly bytes: Uint8Array;
-  pos: number;
-  constructor(bytes: Uint8Array, pos = 0) {
-    this.bytes = bytes;
-    this.pos = pos;
-  }
-
-  byte(): number {
-    if (this.pos >= this.bytes.length) throw new MemoryLimitError("unexpected end of the module");
-    return this.bytes[this.pos++];
-  }
-
-  /** An unsigned LEB128 of at most `bits` bits, as a bigint. */
-  uleb(bits: 32 | 64): bigint {
-    let result = 0n;
-    let shift = 0n;
-    const maxBytes = Math.ceil(bits / 7);
-    for (let i = 0; i < maxBytes; i++) {
-      const b = this.byte();
-      result |= BigInt(b & 0x7f) << shift;
-      if ((b & 0x80) === 0) {
-        if (result >= 1n << BigInt(bits)) throw new MemoryLimitError("LEB128 value out of range");
-        return result;
-      }
-      shift += 7n;
-    }
-    throw new MemoryLimitError("LEB128 value too long");
-  }
+/** The sizes a guest gets, in pages (memories) and elements (tables). */
+export interface Sizes {
+  initial: number;
+  maximum: number;
 }
 
-function encodeUleb(value: bigint): number[] {
-  const out: number[] = [];
-  let v = value;
-  do {
-    let b = Number(v & 0x7fn);
-    v >>= 7n;
-    if (v !== 0n) b |= 0x80;
-    out.push(b);
-  } while (v !== 0n);
-  return out;
-}
-
-/** What {@link capMemory} found and did. */
-export interface MemoryCapResult {
+/** What {@link capGuest} found and did. */
+export interface GuestCapResult {
   /** The module bytes to compile: the input itself when nothing had to change. */
   bytes: Uint8Array<ArrayBuffer>;
-  /** The initial and (new) maximum size of each memory the module defines, in pages. */
-  memories: { initial: number; maximum: number }[];
+  /** Each memory the module defines, with its new maximum. */
+  memories: Sizes[];
+  /** Each table the module defines, with its new maximum. */
+  tables: Sizes[];
 }
 
 /**
- * Returns `bytes` with the maximum of every memory the module defines lowered to `maxPages`
- * (or set, when it had none). Throws MemoryLimitError when a memory's initial size is already
- * over the cap, or when the bytes are not a well-formed sequence of sections.
+ * Returns `bytes` with the maximum of every memory and table the module defines set so that
+ * all of them together stay within `maxMiB`. Throws MemoryLimitError when what the module
+ * starts with is already over it.
  */
-export function capMemory(bytes: Uint8Array<ArrayBuffer>, maxPages: number): MemoryCapResult {
-  if (bytes.length < 8) throw new MemoryLimitError("unexpected end of the module");
-  const r = new Reader(bytes, 8); // "\0asm" and the version, checked by the caller
-  const memories: MemoryCapResult["memories"] = [];
-  const cap = BigInt(maxPages);
+export function capGuest(
+  bytes: Uint8Array<ArrayBuffer>,
+  layout: ModuleLayout,
+  maxMiB: number,
+): GuestCapResult {
+  const budget = BigInt(Math.floor(maxMiB * 1024 * 1024));
+  const page = BigInt(WASM_PAGE);
+  const element = BigInt(TABLE_ELEMENT_BYTES);
+  const memories = layout.memorySection?.entries.map((e) => e.limits) ?? [];
+  const tables = layout.tableSection?.entries.map((e) => e.limits) ?? [];
+
+  // What the guest starts with; an imported memory or table counts at its maximum, which
+  // nothing here can lower.
+  let reserved = 0n;
+  for (const imp of layout.imports) {
+    if (!imp.limits) continue;
+    if (imp.limits.maximum === undefined) {
+      throw new MemoryLimitError(
+        `it imports ${imp.kind} ${imp.module}.${imp.name} with no maximum size, which ` +
+          `--max-memory cannot bound`,
+      );
+    }
+    reserved += imp.limits.maximum * (imp.kind === "memory" ? page : element);
+  }
+  for (const m of memories) reserved += m.initial * page;
+  for (const t of tables) reserved += t.initial * element;
+  reserved += layout.passiveElements * element;
+  if (reserved > budget) {
+    const single = memories.length === 1 && memories[0].initial * page > budget;
+    throw new MemoryLimitError(
+      single
+        ? `its memory starts at ${mib(memories[0].initial * page)} MiB (${
+          memories[0].initial
+        } pages), more than the ${maxMiB} MiB allowed (--max-memory)`
+        : `its memories, tables and element segments take ${mib(reserved)} MiB at the start, ` +
+          `more than the ${maxMiB} MiB allowed (--max-memory)`,
+    );
+  }
+
+  let room = budget - reserved;
+  const grant = (limits: Limits, unit: bigint, most: bigint): bigint => {
+    const wanted = (limits.maximum ?? most) - limits.initial;
+    const given = min(wanted < 0n ? 0n : wanted, room / unit);
+    room -= given * unit;
+    return limits.initial + given;
+  };
+  const memoryMax = memories.map((m) =>
+    grant(m, page, m.flags & LIMITS_64 ? 1n << 48n : BigInt(MAX_WASM32_PAGES))
+  );
+  const tableMax = tables.map((t) => grant(t, element, max(MAX_TABLE_ELEMENTS, t.initial)));
+
   const parts: Uint8Array[] = [];
   let copiedUpTo = 0;
-  while (r.pos < bytes.length) {
-    const sectionStart = r.pos;
-    const id = r.byte();
-    const size = Number(r.uleb(32));
-    const payloadStart = r.pos;
-    const end = payloadStart + size;
-    if (end > bytes.length) {
-      throw new MemoryLimitError(`section ${id} runs past the end of the module`);
-    }
-    if (id === MEMORY_SECTION) {
-      const s = new Reader(bytes.subarray(0, end), payloadStart);
-      const count = Number(s.uleb(32));
-      const payload: number[] = encodeUleb(BigInt(count));
-      for (let i = 0; i < count; i++) {
-        const flags = Number(s.uleb(32));
-        const bits = flags & LIMITS_MEMORY64 ? 64 : 32;
-        const initial = s.uleb(bits);
-        const maximum = flags & LIMITS_HAS_MAX ? s.uleb(bits) : undefined;
-        if (initial > cap) {
-          throw new MemoryLimitError(
-            `its memory starts at ${pagesToMiB(initial)} MiB (${initial} pages), more than ` +
-              `the ${pagesToMiB(cap)} MiB allowed (--max-memory)`,
-            true,
-          );
-        }
-        const newMax = maximum === undefined || maximum > cap ? cap : maximum;
-        memories.push({ initial: Number(initial), maximum: Number(newMax) });
-        payload.push(...encodeUleb(BigInt(flags | LIMITS_HAS_MAX)));
-        payload.push(...encodeUleb(initial), ...encodeUleb(newMax));
-      }
-      if (s.pos !== end) throw new MemoryLimitError("malformed memory section");
-      parts.push(bytes.subarray(copiedUpTo, sectionStart));
-      parts.push(new Uint8Array([id, ...encodeUleb(BigInt(payload.length)), ...payload]));
-      copiedUpTo = end;
-    }
-    r.pos = end;
-  }
-  if (parts.length === 0) return { bytes, memories };
+  const rewrite = (section: DefinedSection | undefined, maxima: bigint[]) => {
+    if (!section || section.entries.every((e, i) => e.limits.maximum === maxima[i])) return;
+    const body: number[] = [...uleb(section.entries.length)];
+    section.entries.forEach((e, i) => {
+      body.push(...e.prefix, e.limits.flags | LIMITS_HAS_MAX);
+      body.push(...uleb(e.limits.initial), ...uleb(maxima[i]), ...e.suffix);
+    });
+    parts.push(bytes.subarray(copiedUpTo, section.start));
+    parts.push(new Uint8Array([bytes[section.start], ...uleb(body.length), ...body]));
+    copiedUpTo = section.end;
+  };
+  // tables (section 4) come before memories (section 5) in a module
+  rewrite(layout.tableSection, tableMax);
+  rewrite(layout.memorySection, memoryMax);
+  const sizes = (limits: Limits[], maxima: bigint[]) =>
+    limits.map((l, i) => ({ initial: Number(l.initial), maximum: Number(maxima[i]) }));
+  const result = { memories: sizes(memories, memoryMax), tables: sizes(tables, tableMax) };
+  if (parts.length === 0) return { bytes, ...result };
   parts.push(bytes.subarray(copiedUpTo));
-  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
-  let off = 0;
-  for (const p of parts) {
-    out.set(p, off);
-    off += p.length;
-  }
-  return { bytes: out, memories };
+  return { bytes: concatBytes(parts), ...result };
 }
 
-function pagesToMiB(pages: bigint): string {
-  const mib = Number(pages) * WASM_PAGE / (1024 * 1024);
-  return Number.isInteger(mib) ? String(mib) : mib.toFixed(2);
+function min(a: bigint, b: bigint): bigint {
+  return a < b ? a : b;
 }
 
-/** The page count of a cap given in MiB (at most the wasm32 limit). */
-export function mibToPages(mib: number): number {
-  return Math.min(MAX_WASM32_PAGES, Math.floor(mib * 1024 * 1024 / WASM_PAGE));
+function max(a: bigint, b: bigint): bigint {
+  return a > b ? a : b;
+}
+
+function mib(bytes: bigint): string {
+  const value = Number(bytes) / (1024 * 1024);
+  return Number.isInteger(value) ? String(value) : value.toFixed(2);
 }

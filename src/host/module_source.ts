@@ -3,8 +3,12 @@
  * with a size limit. Every failure is a GuestModuleError whose message names the cause.
  */
 
+import { constants, promises as fs, type Stats } from "node:fs";
 import { concatBytes } from "../bytes.ts";
 import { checkModuleSize, GuestModuleError, MAX_MODULE_BYTES } from "./guest_module.ts";
+
+// (Deno opens every file close-on-exec.)
+const { O_RDONLY, O_NONBLOCK } = constants;
 
 /** How long a module download may take before it is abandoned. */
 export const FETCH_TIMEOUT_MS = 30_000;
@@ -22,19 +26,72 @@ export async function readModuleBytes(spec: string | URL): Promise<Uint8Array<Ar
     ? decodeURIComponent(new URL(String(spec)).pathname)
     : String(spec);
   try {
-    const info = await Deno.stat(path);
-    if (info.isDirectory) throw new GuestModuleError("is a directory, not a module");
-    checkModuleSize(info.size);
-    return await Deno.readFile(path) as Uint8Array<ArrayBuffer>;
+    return await readModuleFile(path);
   } catch (e) {
     if (e instanceof GuestModuleError) throw e;
-    if (e instanceof Deno.errors.NotFound) throw new GuestModuleError("no such file");
-    if (e instanceof Deno.errors.PermissionDenied || e instanceof Deno.errors.NotCapable) {
+    const code = (e as { code?: string }).code;
+    if (e instanceof Deno.errors.NotFound || code === "ENOENT") {
+      throw new GuestModuleError("no such file");
+    }
+    if (
+      e instanceof Deno.errors.PermissionDenied || e instanceof Deno.errors.NotCapable ||
+      code === "EACCES" || code === "EPERM"
+    ) {
       throw new GuestModuleError("permission denied");
     }
     throw new GuestModuleError(`cannot read it: ${(e as Error).message}`, { cause: e });
   }
 }
+
+/**
+ * Reads a module file: only a regular file, and never more than MAX_MODULE_BYTES. The file is
+ * opened non-blocking, so that a FIFO with no writer is refused instead of waiting forever, and
+ * what it is is decided on the open file itself (no race between a check and the open).
+ */
+async function readModuleFile(path: string): Promise<Uint8Array<ArrayBuffer>> {
+  const file = await fs.open(path, O_RDONLY | O_NONBLOCK);
+  try {
+    const info = await file.stat();
+    if (info.isDirectory()) throw new GuestModuleError("is a directory, not a module");
+    if (!info.isFile()) {
+      throw new GuestModuleError(
+        `is ${fileKind(info)}, not a regular file: give the path of a .wasm file`,
+      );
+    }
+    checkModuleSize(info.size);
+    return await readAtMost(file, MAX_MODULE_BYTES);
+  } finally {
+    await file.close();
+  }
+}
+
+function fileKind(info: Stats): string {
+  if (info.isFIFO()) return "a FIFO (named pipe)";
+  if (info.isCharacterDevice()) return "a character device";
+  if (info.isBlockDevice()) return "a block device";
+  if (info.isSocket()) return "a socket";
+  return "a special file";
+}
+
+/** Reads `file` to its end, throwing a GuestModuleError once it has given more than `limit`
+ * bytes: the size `stat` gave can change while it is read, and some files report none. */
+export async function readAtMost(
+  file: fs.FileHandle,
+  limit: number,
+): Promise<Uint8Array<ArrayBuffer>> {
+  const chunks: Uint8Array[] = [];
+  let total = 0;
+  for (;;) {
+    const chunk = new Uint8Array(READ_CHUNK);
+    const { bytesRead } = await file.read(chunk, 0, chunk.length, null);
+    if (bytesRead === 0) return concatBytes(chunks);
+    total += bytesRead;
+    if (total > limit) checkModuleSize(total, limit); // throws
+    chunks.push(chunk.subarray(0, bytesRead));
+  }
+}
+
+const READ_CHUNK = 1 << 20;
 
 /** Downloads a module, refusing more than MAX_MODULE_BYTES whatever Content-Length says. */
 async function fetchModule(url: URL): Promise<Uint8Array<ArrayBuffer>> {

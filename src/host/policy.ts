@@ -12,14 +12,18 @@
  *   `auto`;
  * - map writes: `wasm_bpf_map_operate` refuses UPDATE_ELEM and DELETE_ELEM with -EPERM;
  * - object count: `wasm_load_bpf_object` refuses a load past the limit (handle 0);
- * - memory: the module's memory maximum is lowered before it is compiled (memory_limit.ts),
- *   so `memory.grow` past the limit returns -1 and the guest's malloc returns NULL.
+ * - memory: the maximum sizes of the module's memories and tables are lowered before it is
+ *   compiled (memory_limit.ts), so `memory.grow` past the limit returns -1 and the guest's
+ *   malloc returns NULL;
+ * - WebAssembly proposals: a module using one no toolchain emits for a guest (WasmGC, ...) is
+ *   refused when it is compiled, unless allowed.
  *
  * Every refusal is logged on stderr, one line each (the first {@link MAX_LOGGED_REFUSALS} of a
  * kind; then one line saying that the rest of that kind are not logged).
  */
 
 import type { HostLog } from "./context.ts";
+import { OPTIONAL_WASM_FEATURES } from "./wasm_layout.ts";
 
 /** The default cap on guest linear memory: 1 GiB. */
 export const DEFAULT_MAX_MEMORY_MIB = 1024;
@@ -39,9 +43,14 @@ export interface GuestPolicy {
   allowMapWrite?: boolean;
   /** The most BPF objects a guest may have loaded at once. */
   maxObjects?: number;
-  /** The most linear memory the guest may have, in MiB (default 1024). Applied when the module
-   * is compiled (`compileGuest`). */
+  /** The most memory the guest may have, in MiB (default 1024): all its linear memories and
+   * tables together. Applied when the module is compiled (`compileGuest`); a precompiled
+   * `WebAssembly.Module` cannot be capped, and is refused when this is set. */
   maxMemoryMiB?: number;
+  /** WebAssembly proposals the guest may use beyond those of real toolchains: "gc",
+   * "exceptions", "memory64", "multi-memory". None by default (a guest using one is refused
+   * when it is compiled); shared memories are never run. */
+  allowWasmFeatures?: readonly string[];
 }
 
 /** libbpf 1.1's program type names by `enum bpf_prog_type` value (libbpf.c prog_type_name):
@@ -90,6 +99,7 @@ export const POLICY_FLAGS: ReadonlySet<string> = new Set([
   "--allow-map-write",
   "--max-objects",
   "--max-memory",
+  "--allow-wasm-feature",
 ]);
 
 /** Their lines for the CLI's usage text. */
@@ -103,7 +113,11 @@ GUEST POLICY (opt-in; by default a guest may do all that root may):
                                     with no target, attached from their ELF section)
       --allow-map-write=false       Maps are read-only from the guest
       --max-objects=N               At most N BPF objects loaded at once
-      --max-memory=MiB              Cap on guest memory (default ${DEFAULT_MAX_MEMORY_MIB})
+      --max-memory=MiB              Cap on guest memory, all its memories and tables
+                                    together (default ${DEFAULT_MAX_MEMORY_MIB})
+      --allow-wasm-feature=F,...    Let the guest use these WebAssembly proposals,
+                                    which no wasm-bpf toolchain emits: gc,
+                                    exceptions, memory64, multi-memory
 `;
 
 /** A policy being built from flags. */
@@ -135,6 +149,17 @@ export function applyPolicyFlag(
         if (err) return `${flag}: ${err}`;
       }
       policy.allowAttach = [...(policy.allowAttach ?? []), ...list];
+      return undefined;
+    }
+    case "--allow-wasm-feature": {
+      const unknown = list.filter((f) =>
+        !(OPTIONAL_WASM_FEATURES as readonly string[]).includes(f)
+      );
+      if (unknown.length) {
+        return `${flag}: unknown feature ${unknown.map((f) => `"${f}"`).join(", ")} ` +
+          `(known: ${OPTIONAL_WASM_FEATURES.join(", ")})`;
+      }
+      policy.allowWasmFeatures = [...(policy.allowWasmFeatures ?? []), ...list];
       return undefined;
     }
     case "--allow-map-write": {

@@ -19,47 +19,10 @@
  * set before each call, so that it is right too when the callback throws (a trap, proc_exit).
  */
 
+import { name, section, sleb, uleb, vec, wasmModule } from "./wasm_binary.ts";
+
 const I32 = 0x7f;
 const FUNC_TYPE = 0x60;
-
-/** Unsigned LEB128. */
-function uleb(n: number): number[] {
-  const out: number[] = [];
-  do {
-    let b = n & 0x7f;
-    n >>>= 7;
-    if (n !== 0) b |= 0x80;
-    out.push(b);
-  } while (n !== 0);
-  return out;
-}
-
-/** Signed LEB128 of a 32-bit integer. */
-function sleb(n: number): number[] {
-  n |= 0;
-  const out: number[] = [];
-  for (;;) {
-    const b = n & 0x7f;
-    n >>= 7;
-    if ((n === 0 && (b & 0x40) === 0) || (n === -1 && (b & 0x40) !== 0)) {
-      out.push(b);
-      return out;
-    }
-    out.push(b | 0x80);
-  }
-}
-
-function name(s: string): number[] {
-  return [...uleb(s.length), ...new TextEncoder().encode(s)];
-}
-
-function vec(items: number[][]): number[] {
-  return [...uleb(items.length), ...items.flat()];
-}
-
-function section(id: number, body: number[]): number[] {
-  return [id, ...uleb(body.length), ...body];
-}
 
 // opcodes
 const BLOCK = 0x02;
@@ -337,13 +300,12 @@ export function pumpModuleBytes(): Uint8Array {
     [...name("pos"), 0x03, ...uleb(0)],
   ]);
   const body = ringBody();
-  return new Uint8Array([
-    ...[0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00],
-    ...section(1, vec([cbType, ringType])),
-    ...section(2, imports),
-    ...section(3, vec([uleb(1)])),
-    ...section(6, globals),
-    ...section(7, exports),
-    ...section(10, vec([[...uleb(body.length), ...body]])),
+  return wasmModule([
+    section(1, vec([cbType, ringType])),
+    section(2, imports),
+    section(3, vec([uleb(1)])),
+    section(6, globals),
+    section(7, exports),
+    section(10, vec([[...uleb(body.length), ...body]])),
   ]);
 }

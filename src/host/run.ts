@@ -62,8 +62,15 @@ export async function runGuest(opts: GuestRunOptions): Promise<GuestRunResult> {
     gate: opts.stop,
   });
   const extra = opts.extraImports ?? {};
+  const callbackExport = opts.callbackExportName ?? DEFAULT_CALLBACK_EXPORT;
   try {
-    checkGuestShape(opts.module, new Set(Object.keys(wasi.imports)), wrapperModule, extra);
+    checkGuestShape(
+      opts.module,
+      new Set(Object.keys(wasi.imports)),
+      wrapperModule,
+      extra,
+      callbackExport,
+    );
   } catch (e) {
     wasi.close(); // the preopens are host fds
     throw e;
@@ -76,7 +83,7 @@ export async function runGuest(opts: GuestRunOptions): Promise<GuestRunResult> {
     [WASI_MODULE]: wasi.imports as WebAssembly.ModuleImports,
     ...makeBpfImports(ctx, {
       wrapperModule,
-      callbackExport: opts.callbackExportName ?? DEFAULT_CALLBACK_EXPORT,
+      callbackExport,
     }),
   };
   let instance: WebAssembly.Instance;
