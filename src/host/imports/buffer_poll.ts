@@ -56,7 +56,7 @@ export function makeBufferPollDispatcher(
       } catch {
         return -Errno.EINVAL; // index out of the table's range
       }
-      return selectPump(ctx, dispatcher, handle, fd, callback, data, maxSize);
+      return selectPump(ctx, dispatcher, handle, fd, callback, data, maxSize, ctx.log.debug);
     },
     selectWrapper(handle, fd, data, maxSize) {
       ctx.stop.checkpoint();
@@ -66,14 +66,18 @@ export function makeBufferPollDispatcher(
         ctx.log.error(`the guest exports no function "${callbackExportName}" to receive records`);
         return -Errno.EINVAL;
       }
-      return selectPump(ctx, dispatcher, handle, fd, callback, data, maxSize);
+      // (a callback export of the wrong type is the module's bug, not a guest's bad argument)
+      return selectPump(ctx, dispatcher, handle, fd, callback, data, maxSize, ctx.log.error);
     },
   });
   return dispatcher;
 }
 
+/** Pollers whose pumps hold dispatcher slots, which their free() must release. */
+const holdingSlots = new WeakSet<BufferPoller>();
+
 /** The dispatcher slot of the pump delivering buffer `fd` of object `handle` to `callback`,
- * created at first use; or a negative errno. */
+ * created at first use; or a negative errno. `tell` hears why a callback has no pump. */
 function selectPump(
   ctx: HostContext,
   dispatcher: Dispatcher,
@@ -82,6 +86,7 @@ function selectPump(
   callback: unknown,
   dataPtr: number,
   maxSize: number,
+  tell: (msg: string) => void,
 ): number {
   const loaded = ctx.objects.get(handle);
   if (!loaded) return -Errno.EINVAL;
@@ -108,12 +113,13 @@ function selectPump(
     if (typeof slot === "number") dispatcher.remove(slot);
   }
   if (typeof pump === "string") {
-    ctx.log.debug(`buffer ${poller.map.name}: ${pump}`);
+    tell(`buffer ${poller.map.name}: ${pump}`);
     poller.pumps.set(callback, pump);
     return -Errno.EINVAL;
   }
   const slot = dispatcher.add(pump);
-  if (poller.pumps.size === 0) {
+  if (!holdingSlots.has(poller)) {
+    holdingSlots.add(poller);
     poller.onFree(() => {
       for (const s of poller.pumps.values()) if (typeof s === "number") dispatcher.remove(s);
       poller.pumps.clear();
