@@ -111,6 +111,14 @@ kernelTest("blocking callback: a callback updates and looks up a map", async () 
   assertDone(r, "got_b=0 returned=3 errors=0 order_bad=0 slept_short=0 map_bad=0 ");
 });
 
+kernelTest("blocking callback: a callback closes the object it is polling", async () => {
+  const r = await run("close", emitA);
+  assert.match(r.stdout, /^close in callback=0$/m, describeRun(r));
+  // the records staged with the first one are not delivered from a closed object
+  assert.match(r.stdout, /^done close poll=-22 got=1$/m, describeRun(r));
+  assert.equal(r.code, 0, describeRun(r));
+});
+
 kernelTest("blocking callback: uncallable callbacks get -EINVAL, not a trap", async () => {
   const r = await runCli([BLOCKING, String(Deno.pid), "badcb"], { timeoutMs: 30_000 });
   assert.doesNotMatch(r.stdout, /FAIL/, describeRun(r));

@@ -6,6 +6,7 @@
 
 import assert from "node:assert/strict";
 import { promising, suspending } from "../src/jspi.ts";
+import { concatBytes as concat } from "../src/bytes.ts";
 import {
   Dispatcher,
   FILL_NONE,
@@ -50,16 +51,6 @@ function perfLost(count: number): Uint8Array {
   new DataView(body.buffer).setBigUint64(8, BigInt(count), true);
   return perfRecord(2, body);
 }
-
-const concat = (parts: Uint8Array[]) => {
-  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
-  let at = 0;
-  for (const p of parts) {
-    out.set(p, at);
-    at += p.length;
-  }
-  return out;
-};
 
 /** Payload i: `len` bytes, byte j = (i + j) & 0xff. */
 const payload = (i: number, len: number) => Uint8Array.from({ length: len }, (_, j) => i + j);

@@ -113,6 +113,9 @@ export abstract class BufferPoller {
     if (this.#epollFd >= 0) getLibc().close(this.#epollFd);
     this.#epollFd = -1;
     this.freeBuffer();
+    // Records staged and not delivered die with the buffer: a pump still running (the object
+    // was closed from inside a callback) finds none left, and its fill reports the close.
+    this.staging.staged(0);
     for (const fn of this.#onFree.splice(0)) fn();
   }
 }

@@ -31,7 +31,7 @@ export function pollerFor(
   // The buffer must be a map of this very object: the poller lives and dies with it.
   const map = ctx.objects.mapByFd(fd);
   if (!map || map.owner !== loaded) return -Errno.EBADF;
-  const created = BufferPoller.create(map, ctx.log.debug);
+  const created = BufferPoller.create(map, ctx.log.error);
   if (typeof created === "number") return created;
   loaded.pollers.set(fd, created);
   ctx.log.debug(`buffer ${map.name}: ${created.kind} consumer`);

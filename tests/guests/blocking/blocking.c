@@ -10,6 +10,8 @@
 //   reenter    ring_a's callback for the first record polls ring_a itself: the others arrive
 //              there, once each, in order
 //   mapop      ring_a's callback stores each record's seq in map `seen` and reads it back
+//   close      ring_a's callback closes the object at the first record: that poll returns
+//              -EINVAL and delivers nothing more
 //   badcb      polls with callbacks that cannot be called: every poll must return -EINVAL
 // Per record: "<tag> seq=.. arg=.. depth=..". At the end: "done got=.. order_bad=.. ..." and
 // status 0 when every check held.
@@ -92,6 +94,10 @@ static int on_a(void *ctx, void *data, int size) {
     printf("map update=%d lookup=%d back=%llu\n", u, l, (unsigned long long)back);
     if (u != 0 || l != 0 || back != val) map_bad++;
   }
+  if (is("close")) {
+    printf("close in callback=%d\n", wasm_close_bpf_object(h));
+    h = 0;
+  }
   depth--;
   fflush(stdout);
   return 0;
@@ -150,6 +156,17 @@ int main(int argc, char **argv) {
     return 1;
   }
   if (is("badcb")) return bad_callbacks();
+  if (is("close")) {
+    printf("ready\n");
+    fflush(stdout);
+    for (int i = 0; i < 100 && got_a == 0; i++) {
+      r = wasm_bpf_buffer_poll(h, fd_a, (int)(uintptr_t)&on_a, 0, P(buf_a), sizeof buf_a, 100);
+      if (r != 0) break;
+    }
+    printf("done close poll=%d got=%d\n", r, got_a);
+    fflush(stdout);
+    return r == E_INVAL && got_a == 1 ? 0 : 1;
+  }
   printf("ready\n");
   fflush(stdout);
   int perf = is("perf-sleep");
