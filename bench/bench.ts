@@ -1,4 +1,4 @@
-// `deno task bench [--json] [--smoke] [--reps N] [--with-fallback]`: this runtime against a
+// `deno task bench [--json] [--smoke] [--reps N]`: this runtime against a
 // native C program using the same system libbpf on the same BPF objects, in the same run.
 //
 // - startup: spawn -> every program of runqlat attached (the "Tracing run queue latency..."
@@ -30,19 +30,17 @@ interface Options {
   json: boolean;
   smoke: boolean;
   reps: number;
-  withFallback: boolean;
 }
 
 function parseArgs(args: string[]): Options {
-  const o: Options = { json: false, smoke: false, reps: 0, withFallback: false };
+  const o: Options = { json: false, smoke: false, reps: 0 };
   for (let i = 0; i < args.length; i++) {
     const a = args[i];
     if (a === "--json") o.json = true;
     else if (a === "--smoke") o.smoke = true;
-    else if (a === "--with-fallback") o.withFallback = true;
     else if (a === "--reps") o.reps = Number(args[++i]);
     else {
-      console.error("usage: deno task bench [--json] [--smoke] [--reps N] [--with-fallback]");
+      console.error("usage: deno task bench [--json] [--smoke] [--reps N]");
       Deno.exit(2);
     }
   }
@@ -111,11 +109,11 @@ const DENO_RUN = [
   "--allow-ffi",
   "--allow-read",
   "--allow-write",
-  "--allow-env=LIBBPF_PATH,WASM_BPF_BUFFER_READER",
+  "--allow-env=LIBBPF_PATH",
   `${REPO}/mod.ts`,
 ];
 
-type Side = "ours" | "native" | "fallback";
+type Side = "ours" | "native";
 
 /** Reads a child's stdout line by line. */
 class Lines {
@@ -177,7 +175,6 @@ function consumerCommand(side: Side, guestArgs: string[], nativeArgs: string[]) 
     stdin: "piped",
     stdout: "piped",
     stderr: "piped",
-    env: side === "fallback" ? { WASM_BPF_BUFFER_READER: "libbpf" } : {},
   });
 }
 
@@ -347,7 +344,6 @@ async function startupRun(side: "ours" | "native"): Promise<number> {
 interface Pair {
   ours: number[];
   native: number[];
-  fallback?: number[];
 }
 
 function median(xs: number[]): number {
@@ -411,19 +407,19 @@ async function main(): Promise<number> {
       perRound: S ? 100 : 900,
     },
   ];
-  const sides: Side[] = o.withFallback ? ["ours", "native", "fallback"] : ["ours", "native"];
+  const sides: Side[] = ["ours", "native"];
   const startup: Pair = { ours: [], native: [] };
   const ev: Record<string, Record<Side, EventResult[]>> = {};
-  const rss: Record<Side, number[]> = { ours: [], native: [], fallback: [] };
-  const mp: Record<Side, MapResult[]> = { ours: [], native: [], fallback: [] };
+  const rss: Record<Side, number[]> = { ours: [], native: [] };
+  const mp: Record<Side, MapResult[]> = { ours: [], native: [] };
 
   for (let rep = 0; rep < o.reps; rep++) {
     log(`bench: repetition ${rep + 1}/${o.reps}`);
     // interleaved, so drift of the machine hits both sides alike
     for (const side of ["native", "ours"] as const) startup[side].push(await startupRun(side));
-    const repRss: Record<Side, number> = { ours: 0, native: 0, fallback: 0 };
+    const repRss: Record<Side, number> = { ours: 0, native: 0 };
     for (const k of kinds) {
-      ev[k.key] ??= { ours: [], native: [], fallback: [] };
+      ev[k.key] ??= { ours: [], native: [] };
       for (const side of sides) {
         const r = await eventsRun(side, k);
         ev[k.key][side].push(r);
@@ -456,9 +452,6 @@ async function main(): Promise<number> {
     const cpu = (s: Side) => e[s].map((r) => r.cpuNsPerRecord);
     lines.push(row(k.key, rate("ours"), rate("native")));
     lines.push(row("  cpu_ns_per_record", cpu("ours"), cpu("native"), "lower is better"));
-    if (o.withFallback) {
-      lines.push(row("  libbpf-callback path", rate("fallback"), rate("native"), "(fallback)"));
-    }
     if (k.key !== "perfbuf_256b_events_per_s") {
       json[k.key] = { ours: median(rate("ours")), native: median(rate("native")) };
     }

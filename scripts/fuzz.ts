@@ -16,7 +16,7 @@
 import { HostContext, type HostLog } from "../src/host/context.ts";
 import { GuestMemory } from "../src/host/guest_memory.ts";
 import { makeAttach, makeAttachFd } from "../src/host/imports/attach.ts";
-import { makeBufferPoll } from "../src/host/imports/buffer_poll.ts";
+import { makeBufferPollDispatcher } from "../src/host/imports/buffer_poll.ts";
 import { makeClose } from "../src/host/imports/close.ts";
 import { makeMapFdByName } from "../src/host/imports/fd_by_name.ts";
 import { makeLoad } from "../src/host/imports/load.ts";
@@ -24,6 +24,7 @@ import { makeMapOperate } from "../src/host/imports/map_operate.ts";
 import type { GuestPolicy } from "../src/host/policy.ts";
 import { RunStop } from "../src/host/stop.ts";
 import { getLibbpf } from "../src/libbpf_ffi.ts";
+import { promising } from "../src/jspi.ts";
 
 const REPO = new URL("..", import.meta.url).pathname;
 const OBJECT = `${REPO}tests/guests/fuzz/fuzz.bpf.o`;
@@ -280,7 +281,10 @@ export async function runFuzz(opts: FuzzOptions): Promise<FuzzReport> {
     close: makeClose(ctx),
     attach: makeAttach(ctx),
     attachFd: makeAttachFd(ctx),
-    poll: makeBufferPoll(ctx),
+    // a wasm function (pump.ts), entered as a guest's _start is, so that its wait may suspend
+    poll: promising(makeBufferPollDispatcher(ctx, "go-callback").poll) as (
+      ...args: [bigint, number, number, number, number, number, number]
+    ) => Promise<number>,
     fdByName: makeMapFdByName(ctx),
     mapOperate: makeMapOperate(ctx),
   };

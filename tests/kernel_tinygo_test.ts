@@ -7,8 +7,12 @@ import { getpgid } from "./helpers/syscalls.ts";
 
 const COUNT = 6;
 
-function runTinygo(hostArgs: string[], wasm: string): Promise<RunCliResult> {
-  return runCli([...hostArgs, guest(wasm), String(Deno.pid), String(COUNT)], {
+function runTinygo(
+  hostArgs: string[],
+  wasm: string,
+  guestArgs: string[] = [],
+): Promise<RunCliResult> {
+  return runCli([...hostArgs, guest(wasm), String(Deno.pid), String(COUNT), ...guestArgs], {
     onStdout: [{
       text: "ready\n",
       action: () => {
@@ -40,6 +44,13 @@ function assertDelivered(r: RunCliResult) {
 
 kernelTest("tinygo: default names callback-wrapper / go-callback", async () => {
   assertDelivered(await runTinygo([], "tinygo/tinygo.wasm"));
+});
+
+kernelTest("tinygo: the callback sleeps (usleep) per record", async () => {
+  const r = await runTinygo([], "tinygo/tinygo.wasm", ["sleep"]);
+  assert.doesNotMatch(r.stderr, /SuspendError|internal error/, describeRun(r));
+  assert.match(r.stdout, /^slept_short=0$/m, describeRun(r));
+  assertDelivered(r);
 });
 
 kernelTest("tinygo: explicit default names -m callback-wrapper -c go-callback", async () => {

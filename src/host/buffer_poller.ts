@@ -1,18 +1,16 @@
 /**
- * Delivery of ring-buffer and perf-buffer records to a guest callback.
+ * The host side of ring-buffer and perf-buffer delivery: one poller per buffer map (upstream
+ * keeps one per object and ignores later fds). A poller stages the records that are ready into
+ * its staging memory and waits when there are none; the wasm pump (pump.ts) delivers the staged
+ * records to the guest callback, wasm to wasm.
  *
- * One poller per buffer map (upstream keeps one per object and ignores later fds). Ready records
- * are delivered synchronously; only when none are ready does a poll wait, on an epoll set of our
- * own that holds the buffer's fd and the run's stop eventfd, on a worker thread so the event
- * loop (and with it Ctrl-C) keeps running.
- *
- * The fast path reads records straight from the mapped buffer pages in TypeScript, with no FFI
- * call per record: ring buffers through our own mmap of the map (ringbuf_reader.ts), perf
- * buffers through the per-CPU mappings libbpf made (perfbuf_reader.ts). libbpf's callback
- * consumers (`ring_buffer__consume`, `perf_buffer__consume` with `Deno.UnsafeCallback`s) remain
- * the fallback, when mapping fails, or on request (WASM_BPF_BUFFER_READER=libbpf). Ring buffer
- * records go to the guest through the wasm pump (pump.ts) when it can call the guest's callback,
- * else (or with WASM_BPF_BUFFER_READER=js) through a TypeScript loop.
+ * Records are read from the mapped buffer pages, with no FFI call per record: ring buffers
+ * through our own mmap of the map (ringbuf_reader.ts), perf buffers through the per-CPU mappings
+ * libbpf made (perfbuf_reader.ts). libbpf's callback consumers are not used: they call the guest
+ * from a JS callback, and a guest called from JS cannot suspend (sleep, read stdin, poll another
+ * buffer) inside its callback. A wait is on an epoll set of our own that holds the buffer's fd
+ * and the run's stop eventfd, on a worker thread, so the event loop (and with it Ctrl-C) keeps
+ * running.
  */
 
 import { getLibbpf, ptrErr } from "../libbpf_ffi.ts";
@@ -21,91 +19,75 @@ import { Errno } from "../errno.ts";
 import { type MapInfo, MapType } from "./bpf_objects.ts";
 import { MmapRing } from "./ringbuf_reader.ts";
 import { PerfReader } from "./perfbuf_reader.ts";
-import type { Delivery } from "./record_copy.ts";
+import { type RecordFormat, Staging } from "./pump.ts";
 
-export type { Delivery } from "./record_copy.ts";
+export { RECORD_BUDGET } from "./pump.ts";
 
 /** libbpf's perf buffer size per CPU, in pages (abi.md §2). */
 export const PERF_BUFFER_PAGES = 64;
 
-/** Records delivered in one synchronous consume before a poll returns: a producer faster than
- * the consumer must not keep a poll from returning (libbpf 1.1's ring consume loops while the
- * producer keeps up). */
-export const RECORD_BUDGET = 1 << 16;
-/** Returned from our libbpf callback to end a consume early; never reaches the guest. */
-const BUDGET_SENTINEL = -Errno.ECANCELED;
-
-/** An UnsafeCallback of any signature, as kept until its buffer is freed. */
-type Closable = { close(): void };
+/** A staging memory starts this large (or the buffer's size, if smaller) and grows only for a
+ * larger batch. */
+const STAGING_BYTES = 1 << 20;
 
 const EPOLL_CLOEXEC = 0o2000000;
 const EPOLL_CTL_ADD = 1;
 const EPOLLIN = 1;
 
-/** The consumers WASM_BPF_BUFFER_READER selects. */
-export type ReaderChoice = "pump" | "js" | "libbpf";
-
-/** Which consumer to use, from WASM_BPF_BUFFER_READER when readable:
- * - "pump" (the default; also "mmap"): the mapped buffer, records delivered by the wasm pump
- *   (pump.ts), or by the TypeScript loop for a callback the pump cannot call;
- * - "js": the mapped buffer, records delivered by the TypeScript loop;
- * - "libbpf": libbpf's callback consumers.
- * Mapping failures fall back to libbpf's consumers. */
-function preferredReader(): ReaderChoice {
-  try {
-    const state = Deno.permissions.querySync({ name: "env", variable: "WASM_BPF_BUFFER_READER" });
-    if (state.state !== "granted") return "pump";
-    const value = Deno.env.get("WASM_BPF_BUFFER_READER");
-    return value === "libbpf" || value === "js" ? value : "pump";
-  } catch {
-    return "pump";
-  }
-}
-
 export abstract class BufferPoller {
   readonly map: MapInfo;
+  readonly staging: Staging;
+  /** The pumps of this buffer's callbacks, by callback: their dispatcher slot, or why the
+   * callback has none. Kept by imports/buffer_poll.ts. */
+  readonly pumps = new Map<unknown, number | string>();
   #epollFd = -1;
+  #freed = false;
+  readonly #onFree: (() => void)[] = [];
   readonly #events = new Uint8Array(12 * 4);
 
-  protected constructor(map: MapInfo) {
+  protected constructor(map: MapInfo, stagingMax: number) {
     this.map = map;
+    this.staging = new Staging(Math.min(stagingMax, STAGING_BYTES), stagingMax);
   }
 
   /** A poller for `map`, or a negative errno (-EINVAL for a map that is no buffer). */
   static create(map: MapInfo, log: (msg: string) => void): BufferPoller | number {
-    const reader = preferredReader();
-    const mmap = reader !== "libbpf";
     if (map.type === MapType.RINGBUF) {
-      if (mmap) {
-        const pump = reader === "pump";
-        const ring = MmapRing.open(
-          map.fd,
-          map.maxEntries,
-          pump,
-          (msg) => log(`ring buffer ${map.name}: ${msg}`),
-        );
-        if (typeof ring !== "string") return new MmapRingPoller(map, ring, pump);
-        log(`ring buffer ${map.name}: ${ring}; using libbpf's consumer`);
-      }
-      return LibbpfRingPoller.open(map);
+      const ring = MmapRing.open(map.fd, map.maxEntries);
+      if (typeof ring !== "string") return new RingPoller(map, ring);
+      log(`ring buffer ${map.name}: ${ring}`);
+      return -Errno.EIO;
     }
-    if (map.type === MapType.PERF_EVENT_ARRAY) return PerfBufferPoller.open(map, log, mmap);
+    if (map.type === MapType.PERF_EVENT_ARRAY) return PerfPoller.open(map, log);
     return -Errno.EINVAL;
   }
 
+  /** The format of the records staged (the pump's variant). */
+  abstract get format(): RecordFormat;
   /** Which consumer this poller uses, for logs and tests. */
   abstract get kind(): string;
   /** The fd that becomes readable when records may be ready. */
   protected abstract get readyFd(): number;
-  /** Delivers the records that are ready now, synchronously, at most RECORD_BUDGET of them.
-   * Returns how many were delivered, or the guest callback's negative return (that record is
-   * consumed). Rethrows what the guest callback threw. */
-  abstract consume(delivery: Delivery): number;
-  abstract free(): void;
+  /** Copies ready records into the staging memory (replacing what it held, all delivered);
+   * false when none are ready. */
+  protected abstract stageReady(): boolean;
+  protected abstract freeBuffer(): void;
+
+  /** Stages the next batch of ready records; false when none are ready or the poller is freed
+   * (a callback closed the object it was polling). */
+  stage(): boolean {
+    return !this.#freed && this.stageReady();
+  }
+
+  /** Runs `fn` when the poller is freed. */
+  onFree(fn: () => void): void {
+    this.#onFree.push(fn);
+  }
 
   /** Waits until records may be ready, the timeout passes or the run is stopped (`wakeFd`
    * readable). Negative timeout: forever. */
   async wait(timeoutMs: number, wakeFd: number): Promise<void> {
+    if (this.#freed) return;
     const libc = getLibc();
     if (this.#epollFd < 0) {
       const epfd = libc.epoll_create1(EPOLL_CLOEXEC);
@@ -124,256 +106,94 @@ export abstract class BufferPoller {
     await libc.epoll_wait_async(this.#epollFd, this.#events, 4, timeoutMs < 0 ? -1 : timeoutMs);
   }
 
-  protected closeEpoll(): void {
+  /** Releases the buffer and everything else this poller holds; idempotent. */
+  free(): void {
+    if (this.#freed) return;
+    this.#freed = true;
     if (this.#epollFd >= 0) getLibc().close(this.#epollFd);
     this.#epollFd = -1;
+    this.freeBuffer();
+    // Records staged and not delivered die with the buffer: a pump still running (the object
+    // was closed from inside a callback) finds none left, and its fill reports the close.
+    this.staging.staged(0);
+    for (const fn of this.#onFree.splice(0)) fn();
   }
 }
 
-/** The fast ring consumer: our own mapping of the ring, polled through the map fd itself
- * (a ring buffer map fd is readable while data is pending). */
-class MmapRingPoller extends BufferPoller {
+/** A ring buffer: our own mapping of the ring, polled through the map fd itself (a ring buffer
+ * map fd is readable while data is pending). */
+class RingPoller extends BufferPoller {
   readonly #ring: MmapRing;
-  readonly #pump: boolean;
 
-  constructor(map: MapInfo, ring: MmapRing, pump: boolean) {
-    super(map);
+  constructor(map: MapInfo, ring: MmapRing) {
+    super(map, ring.size);
     this.#ring = ring;
-    this.#pump = pump;
+  }
+
+  get format(): RecordFormat {
+    return "ring";
   }
 
   get kind(): string {
-    return this.#pump ? "ringbuf-pump" : "ringbuf-js";
+    return "ringbuf-pump";
   }
 
   protected get readyFd(): number {
     return this.map.fd;
   }
 
-  consume(delivery: Delivery): number {
-    return this.#ring.consume(delivery, RECORD_BUDGET);
+  protected stageReady(): boolean {
+    return this.#ring.stage(this.staging);
   }
 
-  free(): void {
-    this.closeEpoll();
+  protected freeBuffer(): void {
     this.#ring.close();
   }
 }
 
-/** Pollers that take records through libbpf's FFI callbacks. An exception thrown inside an
- * UnsafeCallback is swallowed by FFI, so it is kept and rethrown once libbpf has returned. */
-abstract class CallbackPoller extends BufferPoller {
-  protected delivery: Delivery | undefined;
-  protected delivered = 0;
-  /** The guest callback's negative return, when it stopped the poll. */
-  protected guestStop: number | undefined;
-  /** An exception from the guest callback (a trap, proc_exit, a stop), rethrown after FFI. */
-  protected guestError: { error: unknown } | undefined;
-
-  protected abstract consumeReady(): void;
-
-  consume(delivery: Delivery): number {
-    this.delivery = delivery;
-    this.delivered = 0;
-    this.guestStop = undefined;
-    this.guestError = undefined;
-    try {
-      this.consumeReady();
-    } finally {
-      this.delivery = undefined;
-    }
-    // Set from inside the FFI callbacks, which TypeScript's narrowing cannot see.
-    const failure = this.guestError as { error: unknown } | undefined;
-    if (failure) throw failure.error;
-    return this.guestStop ?? this.delivered;
-  }
-
-  /** Copies one record into guest memory and calls the guest. Returns false to stop. */
-  protected deliver(data: Deno.PointerValue, size: number): boolean {
-    const d = this.delivery!;
-    try {
-      const n = Math.min(size, d.maxSize);
-      if (n > 0 && data !== null) {
-        const dst = d.memory.bytes;
-        const start = d.dataPtr >>> 0;
-        Deno.UnsafePointerView.copyInto(data, dst.subarray(start, start + n));
-      }
-      const ret = Number(d.callback(d.ctx, d.dataPtr, n)) | 0;
-      if (ret < 0) {
-        this.guestStop = ret;
-        return false;
-      }
-      this.delivered++;
-      return this.delivered < RECORD_BUDGET;
-    } catch (error) {
-      // FFI swallows exceptions thrown in callbacks: keep it and rethrow after the call.
-      this.guestError = { error };
-      return false;
-    }
-  }
-}
-
-class LibbpfRingPoller extends CallbackPoller {
-  readonly #rb: Deno.PointerObject;
-  readonly #callback: Closable;
-
-  private constructor(map: MapInfo, rb: Deno.PointerObject, cb: Closable) {
-    super(map);
-    this.#rb = rb;
-    this.#callback = cb;
-  }
-
-  static open(map: MapInfo): LibbpfRingPoller | number {
-    // The callback is created before the poller it calls into.
-    const target: { poller?: LibbpfRingPoller } = {};
-    const cb = new Deno.UnsafeCallback(
-      // int (*)(void *ctx, void *data, size_t size); size declared u32: a number, not a BigInt.
-      { parameters: ["pointer", "pointer", "u32"], result: "i32" } as const,
-      (_ctx, data, size) => target.poller!.onRecord(data, size),
-    );
-    const rb = getLibbpf().ring_buffer__new(map.fd, cb.pointer, null, null);
-    if (rb === null) {
-      const err = ptrErr(rb);
-      cb.close();
-      return err;
-    }
-    target.poller = new LibbpfRingPoller(map, rb, cb);
-    return target.poller;
-  }
-
-  get kind(): string {
-    return "ringbuf-libbpf";
-  }
-
-  onRecord(data: Deno.PointerValue, size: number): number {
-    if (this.deliver(data, size)) return 0;
-    return this.guestStop ?? BUDGET_SENTINEL;
-  }
-
-  protected get readyFd(): number {
-    return getLibbpf().ring_buffer__epoll_fd(this.#rb);
-  }
-
-  protected consumeReady(): void {
-    // Returns the record count, or the negative value our callback returned (guestStop /
-    // budget), or a libbpf error.
-    const ret = getLibbpf().ring_buffer__consume(this.#rb);
-    if (ret < 0 && this.guestStop === undefined && ret !== BUDGET_SENTINEL && !this.guestError) {
-      this.guestStop = ret;
-    }
-  }
-
-  free(): void {
-    this.closeEpoll();
-    getLibbpf().ring_buffer__free(this.#rb);
-    this.#callback.close();
-  }
-}
-
-class PerfBufferPoller extends CallbackPoller {
+/** A perf buffer: libbpf opens the per-CPU perf events and maps them (`perf_buffer__new`);
+ * we read the mappings. libbpf's sample callbacks are never called (we never call its
+ * consume functions), so it gets none. */
+class PerfPoller extends BufferPoller {
   readonly #pb: Deno.PointerObject;
-  readonly #callbacks: Closable[];
-  /** Reads the per-CPU mappings directly; undefined: libbpf's callbacks (the fallback). */
-  #reader: PerfReader | undefined;
-  /** Records libbpf handed us after the guest stopped a poll; delivered first next time. */
-  readonly #pending: Uint8Array[] = [];
-  #halted = false;
-  lost = 0n;
+  readonly #reader: PerfReader;
 
-  private constructor(map: MapInfo, pb: Deno.PointerObject, cbs: Closable[]) {
-    super(map);
+  private constructor(map: MapInfo, pb: Deno.PointerObject, reader: PerfReader) {
+    super(map, reader.size);
     this.#pb = pb;
-    this.#callbacks = cbs;
+    this.#reader = reader;
   }
 
-  static open(map: MapInfo, log: (msg: string) => void, mmap: boolean): PerfBufferPoller | number {
-    const target: { poller?: PerfBufferPoller } = {};
-    const onLost = (cpu: number | string, count: number | bigint) => {
-      target.poller!.lost += BigInt(count);
-      log(`perf buffer ${map.name}: lost ${count} samples on ${cpu}`);
-    };
-    const sample = new Deno.UnsafeCallback(
-      // void (*)(void *ctx, int cpu, void *data, __u32 size)
-      { parameters: ["pointer", "i32", "pointer", "u32"], result: "void" } as const,
-      (_ctx, _cpu, data, size) => target.poller!.onSample(data, size),
-    );
-    const lost = new Deno.UnsafeCallback(
-      // void (*)(void *ctx, int cpu, __u64 cnt)
-      { parameters: ["pointer", "i32", "u64"], result: "void" } as const,
-      (_ctx, cpu, count) => onLost(`CPU ${cpu}`, count),
-    );
-    const pb = getLibbpf().perf_buffer__new(
-      map.fd,
-      BigInt(PERF_BUFFER_PAGES),
-      sample.pointer,
-      lost.pointer,
-      null,
-      null,
-    );
-    if (pb === null) {
-      const err = ptrErr(pb);
-      sample.close();
-      lost.close();
-      return err;
+  static open(map: MapInfo, log: (msg: string) => void): PerfPoller | number {
+    const lib = getLibbpf();
+    const pb = lib.perf_buffer__new(map.fd, BigInt(PERF_BUFFER_PAGES), null, null, null, null);
+    if (pb === null) return ptrErr(pb);
+    const reader = PerfReader.open(pb);
+    if (typeof reader === "string") {
+      log(`perf buffer ${map.name}: ${reader}`);
+      lib.perf_buffer__free(pb);
+      return -Errno.EIO;
     }
-    target.poller = new PerfBufferPoller(map, pb, [sample, lost]);
-    if (mmap) {
-      const reader = PerfReader.open(pb, (i, n) => onLost(`buffer ${i}`, n));
-      if (typeof reader === "string") {
-        log(`perf buffer ${map.name}: ${reader}; using libbpf's consumer`);
-      } else {
-        target.poller.#reader = reader;
-      }
-    }
-    return target.poller;
+    return new PerfPoller(map, pb, reader);
+  }
+
+  get format(): RecordFormat {
+    return "perf";
   }
 
   get kind(): string {
-    return this.#reader ? "perfbuf-mmap" : "perfbuf-libbpf";
-  }
-
-  override consume(delivery: Delivery): number {
-    if (this.#reader) return this.#reader.consume(delivery, RECORD_BUDGET);
-    return super.consume(delivery);
-  }
-
-  onSample(data: Deno.PointerValue, size: number): void {
-    if (this.#halted) {
-      // libbpf's perf sample callback cannot stop the consume: keep the record for next time.
-      const copy = new Uint8Array(size);
-      if (size > 0 && data !== null) Deno.UnsafePointerView.copyInto(data, copy);
-      this.#pending.push(copy);
-      return;
-    }
-    if (!this.deliver(data, size)) this.#halted = true;
+    return "perfbuf-pump";
   }
 
   protected get readyFd(): number {
     return getLibbpf().perf_buffer__epoll_fd(this.#pb);
   }
 
-  protected consumeReady(): void {
-    this.#halted = false;
-    while (this.#pending.length > 0 && !this.#halted) {
-      const record = this.#pending.shift()!;
-      if (!this.deliverCopy(record)) this.#halted = true;
-    }
-    if (this.#halted) return;
-    const ret = getLibbpf().perf_buffer__consume(this.#pb);
-    if (ret < 0 && this.guestStop === undefined && !this.guestError) this.guestStop = ret;
+  protected stageReady(): boolean {
+    return this.#reader.stage(this.staging);
   }
 
-  private deliverCopy(record: Uint8Array): boolean {
-    const d = this.delivery!;
-    const n = Math.min(record.length, d.maxSize);
-    d.memory.bytes.set(record.subarray(0, n), d.dataPtr >>> 0);
-    return this.deliver(null, n);
-  }
-
-  free(): void {
-    this.closeEpoll();
-    this.#reader = undefined;
+  protected freeBuffer(): void {
     getLibbpf().perf_buffer__free(this.#pb);
-    for (const cb of this.#callbacks) cb.close();
   }
 }

@@ -2,17 +2,23 @@
  * `wasm_bpf_buffer_poll(handle, fd, sample_func, ctx, data, max_size, timeout_ms) -> i32` and
  * its TinyGo form (no `sample_func`: records go to an exported callback) (abi.md §2).
  *
- * Ready records are delivered synchronously; only an empty buffer makes the call wait, and the
- * wait is a JSPI suspension, so signals and timers run meanwhile. After a stop, a poll returns
- * -EINTR at once, as libbpf's ring_buffer__poll does when a libbpf-tools program gets SIGINT.
+ * Both are wasm functions of the run's {@link Dispatcher} (pump.ts): the guest's poll, the pump
+ * and the guest's callback are wasm from end to end, so a callback may block (sleep, read
+ * stdin, poll another buffer, operate on maps, exit) like code at top level. The JS parts here
+ * are `select` (check the arguments, find the pump of this buffer and callback), `fill` (stage
+ * ready records) and `wait` (the one suspension, when no record is ready: signals and timers
+ * run meanwhile). After a stop, a poll returns -EINTR at once, as libbpf's ring_buffer__poll
+ * does when a libbpf-tools program gets SIGINT.
  */
 
 import { Errno } from "../../errno.ts";
-import { BufferPoller, type Delivery } from "../buffer_poller.ts";
+import { BufferPoller } from "../buffer_poller.ts";
 import type { HostContext } from "../context.ts";
 import type { LoadedObject } from "../bpf_objects.ts";
+import { Dispatcher, FILL_NONE, FILL_PAUSED, FILL_STAGED, RecordPump } from "../pump.ts";
 
-type GuestCallback = Delivery["callback"];
+/** Pumps one buffer keeps, by callback; the oldest goes when a guest uses more callbacks. */
+const MAX_PUMPS_PER_BUFFER = 32;
 
 /** The poller of buffer map `fd` of `loaded`, created on first use; or a negative errno. */
 export function pollerFor(
@@ -25,105 +31,131 @@ export function pollerFor(
   // The buffer must be a map of this very object: the poller lives and dies with it.
   const map = ctx.objects.mapByFd(fd);
   if (!map || map.owner !== loaded) return -Errno.EBADF;
-  const created = BufferPoller.create(map, ctx.log.debug);
+  const created = BufferPoller.create(map, ctx.log.error);
   if (typeof created === "number") return created;
   loaded.pollers.set(fd, created);
   ctx.log.debug(`buffer ${map.name}: ${created.kind} consumer`);
   return created;
 }
 
-/** Shared by both forms once the callback is known. */
-function poll(
+/** The guest's poll imports for one run: `poll` for `wasm_bpf`, `wrapperPoll` for the TinyGo
+ * form delivering to the export `callbackExportName`. */
+export function makeBufferPollDispatcher(
   ctx: HostContext,
+  callbackExportName: string,
+): Dispatcher {
+  const dispatcher: Dispatcher = new Dispatcher({
+    select(handle, fd, sampleFunc, data, maxSize) {
+      ctx.stop.checkpoint();
+      if (ctx.stop.stopping) return -Errno.EINTR;
+      const table = ctx.table;
+      if (!table) return -Errno.EINVAL;
+      let callback: unknown;
+      try {
+        callback = table.get(sampleFunc >>> 0);
+      } catch {
+        return -Errno.EINVAL; // index out of the table's range
+      }
+      return selectPump(ctx, dispatcher, handle, fd, callback, data, maxSize, ctx.log.debug);
+    },
+    selectWrapper(handle, fd, data, maxSize) {
+      ctx.stop.checkpoint();
+      if (ctx.stop.stopping) return -Errno.EINTR;
+      const callback = ctx.exports?.[callbackExportName];
+      if (typeof callback !== "function") {
+        ctx.log.error(`the guest exports no function "${callbackExportName}" to receive records`);
+        return -Errno.EINVAL;
+      }
+      // (a callback export of the wrong type is the module's bug, not a guest's bad argument)
+      return selectPump(ctx, dispatcher, handle, fd, callback, data, maxSize, ctx.log.error);
+    },
+  });
+  return dispatcher;
+}
+
+/** Pollers whose pumps hold dispatcher slots, which their free() must release. */
+const holdingSlots = new WeakSet<BufferPoller>();
+
+/** The dispatcher slot of the pump delivering buffer `fd` of object `handle` to `callback`,
+ * created at first use; or a negative errno. `tell` hears why a callback has no pump. */
+function selectPump(
+  ctx: HostContext,
+  dispatcher: Dispatcher,
   handle: bigint,
   fd: number,
-  callback: GuestCallback,
-  cbCtx: number,
+  callback: unknown,
   dataPtr: number,
   maxSize: number,
-  timeoutMs: number,
-): number | Promise<number> {
-  if (ctx.stop.paused) {
-    // A paused guest gets no records: it stays suspended here until resume() (or a stop).
-    return ctx.stop.untilResumed().then(() =>
-      ctx.stop.stopping
-        ? -Errno.EINTR
-        : poll(ctx, handle, fd, callback, cbCtx, dataPtr, maxSize, timeoutMs)
-    );
-  }
+  tell: (msg: string) => void,
+): number {
   const loaded = ctx.objects.get(handle);
   if (!loaded) return -Errno.EINVAL;
   if (!ctx.memory.inBounds(dataPtr, maxSize)) return -Errno.EFAULT;
   const poller = pollerFor(ctx, loaded, fd);
   if (typeof poller === "number") return poller;
-  const delivery: Delivery = { memory: ctx.memory, dataPtr, maxSize, ctx: cbCtx, callback };
-  const ready = poller.consume(delivery);
-  if (ready !== 0 || timeoutMs === 0) return ready;
+  const known = poller.pumps.get(callback);
+  if (typeof known === "number") return known;
+  if (typeof known === "string") return -Errno.EINVAL;
+  if (callback === null) return -Errno.EINVAL; // an empty table slot
+  const pump = RecordPump.create(
+    poller.format,
+    ctx.memory.wasmMemory,
+    callback,
+    poller.staging,
+    {
+      fill: () => fill(ctx, loaded, poller),
+      wait: (timeoutMs) => wait(ctx, loaded, poller, timeoutMs),
+    },
+  );
+  if (poller.pumps.size >= MAX_PUMPS_PER_BUFFER) {
+    const [oldest, slot] = poller.pumps.entries().next().value!;
+    poller.pumps.delete(oldest);
+    if (typeof slot === "number") dispatcher.remove(slot);
+  }
+  if (typeof pump === "string") {
+    tell(`buffer ${poller.map.name}: ${pump}`);
+    poller.pumps.set(callback, pump);
+    return -Errno.EINVAL;
+  }
+  const slot = dispatcher.add(pump);
+  if (!holdingSlots.has(poller)) {
+    holdingSlots.add(poller);
+    poller.onFree(() => {
+      for (const s of poller.pumps.values()) if (typeof s === "number") dispatcher.remove(s);
+      poller.pumps.clear();
+    });
+  }
+  poller.pumps.set(callback, slot);
+  return slot;
+}
 
+/** A pump's `fill`: stages the buffer's ready records. */
+function fill(ctx: HostContext, loaded: LoadedObject, poller: BufferPoller): number {
+  ctx.stop.checkpoint();
+  if (ctx.stop.stopping) return -Errno.EINTR;
+  // A paused guest gets no records: it stays suspended in wait until resume() (or a stop).
+  if (ctx.stop.paused) return FILL_PAUSED;
+  if (loaded.closed) return -Errno.EINVAL; // a callback closed the object it was polling
+  const lost = poller.staging.lost;
+  if (lost.value !== 0n) {
+    ctx.log.debug(`perf buffer ${poller.map.name}: lost ${lost.value} samples`);
+    lost.value = 0n;
+  }
+  return poller.stage() ? FILL_STAGED : FILL_NONE;
+}
+
+/** A pump's `wait` (JSPI-suspending): until records may be ready, the timeout passes, or the
+ * run is stopped (-EINTR) or resumed after a pause. */
+function wait(
+  ctx: HostContext,
+  loaded: LoadedObject,
+  poller: BufferPoller,
+  timeoutMs: number,
+): number | Promise<number> {
+  if (ctx.stop.stopping) return -Errno.EINTR;
   return ctx.stop.waiting(() => poller.wait(timeoutMs, ctx.stop.wakeFd)).then(() => {
     if (ctx.stop.stopping) return -Errno.EINTR;
     if (loaded.closed) return -Errno.EINVAL;
-    return poller.consume(delivery);
+    return 0;
   });
-}
-
-export function makeBufferPoll(
-  ctx: HostContext,
-): (
-  handle: bigint,
-  fd: number,
-  sampleFunc: number,
-  cbCtx: number,
-  data: number,
-  maxSize: number,
-  timeoutMs: number,
-) => number | Promise<number> {
-  return (handle, fd, sampleFunc, cbCtx, data, maxSize, timeoutMs) => {
-    ctx.stop.checkpoint();
-    if (ctx.stop.stopping) return -Errno.EINTR;
-    const table = ctx.table;
-    if (!table) return -Errno.EINVAL;
-    let callback: unknown;
-    try {
-      callback = table.get(sampleFunc >>> 0);
-    } catch {
-      return -Errno.EINVAL; // index out of the table's range
-    }
-    if (typeof callback !== "function") return -Errno.EINVAL;
-    return poll(
-      ctx,
-      handle,
-      fd,
-      callback as GuestCallback,
-      cbCtx,
-      data,
-      maxSize,
-      timeoutMs,
-    );
-  };
-}
-
-/** The TinyGo form: `callback-wrapper.wasm_bpf_buffer_poll(handle, fd, ctx, data, max_size,
- * timeout_ms)`, delivering to the exported callback (default `go-callback`). */
-export function makeWrapperBufferPoll(
-  ctx: HostContext,
-  callbackExportName: string,
-): (
-  handle: bigint,
-  fd: number,
-  cbCtx: number,
-  data: number,
-  maxSize: number,
-  timeoutMs: number,
-) => number | Promise<number> {
-  return (handle, fd, cbCtx, data, maxSize, timeoutMs) => {
-    ctx.stop.checkpoint();
-    if (ctx.stop.stopping) return -Errno.EINTR;
-    const callback = ctx.exports?.[callbackExportName];
-    if (typeof callback !== "function") {
-      ctx.log.error(`the guest exports no function "${callbackExportName}" to receive records`);
-      return -Errno.EINVAL;
-    }
-    return poll(ctx, handle, fd, callback as GuestCallback, cbCtx, data, maxSize, timeoutMs);
-  };
 }

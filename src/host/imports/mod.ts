@@ -3,7 +3,7 @@
 import type { HostContext } from "../context.ts";
 import { suspending } from "../../jspi.ts";
 import { makeAttach, makeAttachFd } from "./attach.ts";
-import { makeBufferPoll, makeWrapperBufferPoll } from "./buffer_poll.ts";
+import { makeBufferPollDispatcher } from "./buffer_poll.ts";
 import { makeClose } from "./close.ts";
 import { makeMapFdByName } from "./fd_by_name.ts";
 import { makeLoad } from "./load.ts";
@@ -28,6 +28,8 @@ export function makeBpfImports(
   ctx: HostContext,
   names: { wrapperModule: string; callbackExport: string },
 ): WebAssembly.Imports {
+  // Wasm functions (a JS frame under a guest callback would keep it from suspending).
+  const buffers = makeBufferPollDispatcher(ctx, names.callbackExport);
   return {
     [WASM_BPF_MODULE]: {
       wasm_load_bpf_object: makeLoad(ctx),
@@ -35,14 +37,12 @@ export function makeBpfImports(
       wasm_close_bpf_object: suspending(makeClose(ctx)),
       wasm_attach_bpf_program: makeAttach(ctx),
       wasm_attach_bpf_program_fd: makeAttachFd(ctx),
-      wasm_bpf_buffer_poll: suspending(makeBufferPoll(ctx)),
+      wasm_bpf_buffer_poll: buffers.poll,
       wasm_bpf_map_fd_by_name: makeMapFdByName(ctx),
       wasm_bpf_map_operate: makeMapOperate(ctx),
     },
     [names.wrapperModule]: {
-      wasm_bpf_buffer_poll: suspending(
-        makeWrapperBufferPoll(ctx, names.callbackExport),
-      ),
+      wasm_bpf_buffer_poll: buffers.wrapperPoll,
     },
   };
 }

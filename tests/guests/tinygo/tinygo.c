@@ -2,8 +2,11 @@
 // Host-ABI test guest in the shape of a TinyGo module: no exported table; buffer_poll comes from
 // module "callback-wrapper" without the sample_func argument, and the host calls the exported
 // "go-callback" per record. tinygo_custom.c rebuilds this with other names (-m / -c).
-// Usage: tinygo.wasm <tgid-to-trace> <records>; the test calls getpgid(3000+i) after "ready".
+// Usage: tinygo.wasm <tgid-to-trace> <records> [sleep]; the test calls getpgid(3000+i) after
+// "ready". With "sleep", the callback sleeps 20 ms per record (usleep: it must be able to block).
 #include <stdlib.h>
+#include <time.h>
+#include <unistd.h>
 #define NO_TABLE_POLL
 #include "../_common/host_abi.h"
 #include "../_common/syscall_tp.h"
@@ -21,7 +24,7 @@ int32_t go_buffer_poll(int64_t handle, int32_t fd, uint32_t ctx, uint32_t data, 
                        int32_t timeout_ms);
 
 static unsigned char buf[64];
-static int got, bad_order;
+static int got, bad_order, sleeps, slept_short;
 static const uint32_t CTX_MAGIC = 0x60;
 
 __attribute__((export_name(CALLBACK_EXPORT))) int32_t go_callback(uint32_t ctx, uint32_t data,
@@ -33,6 +36,14 @@ __attribute__((export_name(CALLBACK_EXPORT))) int32_t go_callback(uint32_t ctx, 
          e.tag, size, ctx, data == P(buf) ? "ok" : "bad");
   if (e.seq != (uint32_t)got) bad_order++;
   got++;
+  if (sleeps) {
+    struct timespec t0, t1;
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    usleep(20000);
+    clock_gettime(CLOCK_MONOTONIC, &t1);
+    long long us = (t1.tv_sec - t0.tv_sec) * 1000000LL + (t1.tv_nsec - t0.tv_nsec) / 1000;
+    if (us < 19000) slept_short++;
+  }
   return 0;
 }
 
@@ -43,6 +54,7 @@ int main(int argc, char **argv) {
   }
   uint32_t tgid = (uint32_t)atoi(argv[1]);
   int count = atoi(argv[2]);
+  sleeps = argc > 3 && strcmp(argv[3], "sleep") == 0;
   int64_t h = wasm_load_bpf_object(P(tinygo_bpf_o), (int32_t)tinygo_bpf_o_len);
   if (h <= 0) {
     printf("FAIL load %lld\n", (long long)h);
@@ -74,6 +86,9 @@ int main(int argc, char **argv) {
   int c = wasm_close_bpf_object(h);
   printf("done got=%d returned=%d errors=%d order_bad=%d close=%d\n", got, returned, errors,
          bad_order, c);
+  if (sleeps) printf("slept_short=%d\n", slept_short);
   fflush(stdout);
-  return (got == count && returned == count && !errors && !bad_order && c == 0) ? 0 : 1;
+  return (got == count && returned == count && !errors && !bad_order && !slept_short && c == 0)
+             ? 0
+             : 1;
 }
