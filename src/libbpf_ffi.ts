@@ -52,6 +52,10 @@ const symbols = {
   bpf_program__section_name: { parameters: ["pointer"], result: "pointer" },
   /** enum bpf_prog_type bpf_program__type(const struct bpf_program *prog) */
   bpf_program__type: { parameters: ["pointer"], result: "i32" },
+  /** int bpf_program__fd(const struct bpf_program *prog) */
+  bpf_program__fd: { parameters: ["pointer"], result: "i32" },
+  /** int bpf_link__fd(const struct bpf_link *link) */
+  bpf_link__fd: { parameters: ["pointer"], result: "i32" },
   /** struct bpf_link *bpf_program__attach(const struct bpf_program *prog) */
   bpf_program__attach: { parameters: ["pointer"], result: "pointer" },
   /** struct bpf_link *bpf_program__attach_cgroup(const struct bpf_program *prog, int cgroup_fd) */

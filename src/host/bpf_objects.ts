@@ -5,18 +5,10 @@
 
 import { getLibbpf } from "../libbpf_ffi.ts";
 import type { BufferPoller } from "./buffer_poller.ts";
+import { BpfMapType, type MapFdRule, mapFdRule } from "./map_fds.ts";
 
-/** Map types the host treats specially (linux/bpf.h enum bpf_map_type). */
-export const MapType = {
-  HASH: 1,
-  ARRAY: 2,
-  PERF_EVENT_ARRAY: 4,
-  PERCPU_HASH: 5,
-  PERCPU_ARRAY: 6,
-  LRU_PERCPU_HASH: 10,
-  PERCPU_CGROUP_STORAGE: 21,
-  RINGBUF: 27,
-} as const;
+/** Map types (linux/bpf.h enum bpf_map_type). */
+export const MapType = BpfMapType;
 
 const perCpuMapTypes: ReadonlySet<number> = new Set([
   MapType.PERCPU_HASH,
@@ -35,6 +27,8 @@ export interface MapInfo {
    * round_up(value_size, 8) × possible CPUs, as the kernel copies one slot per CPU. */
   readonly valueBufferSize: number;
   readonly maxEntries: number;
+  /** Where its keys and values hold fds, which the guest may set only to fds it owns. */
+  readonly fdRule: MapFdRule;
   readonly owner: LoadedObject;
 }
 
@@ -51,6 +45,8 @@ export class LoadedObject {
   readonly handle: bigint;
   readonly #obj: Deno.PointerObject;
   readonly maps: MapInfo[] = [];
+  /** The fds of its loaded programs. */
+  readonly programFds: number[] = [];
   readonly links: Deno.PointerObject[] = [];
   readonly pollers = new Map<number, BufferPoller>();
   #closed = false;
@@ -62,18 +58,35 @@ export class LoadedObject {
     for (let m = lib.bpf_object__next_map(obj, null); m; m = lib.bpf_object__next_map(obj, m)) {
       const type = lib.bpf_map__type(m);
       const valueSize = lib.bpf_map__value_size(m);
+      const keySize = lib.bpf_map__key_size(m);
       this.maps.push({
         name: Deno.UnsafePointerView.getCString(lib.bpf_map__name(m)!),
         fd: lib.bpf_map__fd(m),
         type,
-        keySize: lib.bpf_map__key_size(m),
+        keySize,
         valueBufferSize: perCpuMapTypes.has(type)
           ? Math.ceil(valueSize / 8) * 8 * numPossibleCpus()
           : valueSize,
         maxEntries: lib.bpf_map__max_entries(m),
+        fdRule: mapFdRule(type, keySize, valueSize),
         owner: this,
       });
     }
+    for (
+      let p = lib.bpf_object__next_program(obj, null);
+      p !== null;
+      p = lib.bpf_object__next_program(obj, p)
+    ) {
+      const fd = lib.bpf_program__fd(p);
+      if (fd >= 0) this.programFds.push(fd);
+    }
+  }
+
+  /** True when `fd` is one of its maps, programs or links. */
+  ownsFd(fd: number): boolean {
+    if (this.maps.some((m) => m.fd === fd) || this.programFds.includes(fd)) return true;
+    const lib = getLibbpf();
+    return this.links.some((link) => lib.bpf_link__fd(link) === fd);
   }
 
   /** The libbpf object; valid until close. */
@@ -134,6 +147,14 @@ export class ObjectTable {
 
   get size(): number {
     return this.#objects.size;
+  }
+
+  /** True when `fd` is a map, program or link of an object this guest loaded and still holds:
+   * the only fds it may store in a map (map_fds.ts). Not on a hot path: only maps whose keys
+   * or values are fds ask. */
+  ownsFd(fd: number): boolean {
+    for (const loaded of this.#objects.values()) if (loaded.ownsFd(fd)) return true;
+    return false;
   }
 
   /** Forgets `handle` and returns its object for closing. */
