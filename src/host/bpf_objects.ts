@@ -34,7 +34,8 @@ export interface MapInfo {
 
 let possibleCpus: number | undefined;
 
-function numPossibleCpus(): number {
+/** libbpf's count of possible CPUs (per-CPU values and perf buffers have one slot each). */
+export function numPossibleCpus(): number {
   possibleCpus ??= getLibbpf().libbpf_num_possible_cpus();
   if (possibleCpus <= 0) throw new Error("libbpf_num_possible_cpus failed");
   return possibleCpus;

@@ -11,7 +11,8 @@
  *   network interface not in the list, and an auto-attach (no target) unless the list holds
  *   `auto`;
  * - map writes: `wasm_bpf_map_operate` refuses UPDATE_ELEM and DELETE_ELEM with -EPERM;
- * - object count: `wasm_load_bpf_object` refuses a load past the limit (handle 0);
+ * - object count: `wasm_load_bpf_object` refuses a load past the limit (handle 0; default
+ *   {@link DEFAULT_MAX_OBJECTS});
  * - memory: the module's memory maximum is lowered before it is compiled (memory_limit.ts),
  *   so `memory.grow` past the limit returns -1 and the guest's malloc returns NULL.
  *
@@ -23,6 +24,10 @@ import type { HostLog } from "./context.ts";
 
 /** The default cap on guest linear memory: 1 GiB. */
 export const DEFAULT_MAX_MEMORY_MIB = 1024;
+/** The default cap on BPF objects a guest has loaded at once: far above what real guests load
+ * (one to three), and a bound on the kernel memory and fds a looping guest takes (fd_budget.ts
+ * keeps the host's own fds whatever the cap). */
+export const DEFAULT_MAX_OBJECTS = 64;
 
 /** What a guest may do beyond what the kernel allows the host: opt-in limits, all of them
  * unset by default (upstream runtimes allow everything). */
@@ -37,7 +42,8 @@ export interface GuestPolicy {
   allowAttach?: readonly string[];
   /** When false, map updates and deletes from the guest fail with -EPERM. */
   allowMapWrite?: boolean;
-  /** The most BPF objects a guest may have loaded at once. */
+  /** The most BPF objects a guest may have loaded at once (default
+   * {@link DEFAULT_MAX_OBJECTS}). */
   maxObjects?: number;
   /** The most linear memory the guest may have, in MiB (default 1024). Applied when the module
    * is compiled (`compileGuest`). */
@@ -94,7 +100,7 @@ export const POLICY_FLAGS: ReadonlySet<string> = new Set([
 
 /** Their lines for the CLI's usage text. */
 export const POLICY_USAGE = `
-GUEST POLICY (opt-in; by default a guest may do all that root may):
+GUEST POLICY (opt-in; by default a guest may do all that root may, with the caps shown):
       --allow-program-type=T,...    Load only objects whose programs all have these
                                     types (libbpf names: tracepoint, raw_tracepoint,
                                     tracing, kprobe, perf_event, xdp, cgroup_skb, ...)
@@ -102,7 +108,8 @@ GUEST POLICY (opt-in; by default a guest may do all that root may):
                                     v2 directory and below), xdp:IFNAME, auto (programs
                                     with no target, attached from their ELF section)
       --allow-map-write=false       Maps are read-only from the guest
-      --max-objects=N               At most N BPF objects loaded at once
+      --max-objects=N               At most N BPF objects loaded at once (default
+                                    ${DEFAULT_MAX_OBJECTS})
       --max-memory=MiB              Cap on guest memory (default ${DEFAULT_MAX_MEMORY_MIB})
 `;
 
@@ -263,8 +270,10 @@ export function mapWriteRefusal(policy: GuestPolicy, op: string, map: string): s
 
 /** Null when one more object may be loaded; otherwise the refusal message. */
 export function objectCountRefusal(policy: GuestPolicy, loaded: number): string | null {
-  if (policy.maxObjects === undefined || loaded < policy.maxObjects) return null;
-  return `refused to load a BPF object: ${loaded} already loaded, --max-objects=${policy.maxObjects}`;
+  const max = policy.maxObjects ?? DEFAULT_MAX_OBJECTS;
+  if (loaded < max) return null;
+  return `refused to load a BPF object: ${loaded} already loaded, --max-objects=${max}` +
+    (policy.maxObjects === undefined ? " (the default; raise it with --max-objects=N)" : "");
 }
 
 // --- logging ----------------------------------------------------------------------------------

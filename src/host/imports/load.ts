@@ -17,6 +17,7 @@ import {
 import type { HostContext } from "../context.ts";
 import { missingBpfPrivilege } from "../privileges.ts";
 import { checkBpfObject } from "../object_check.ts";
+import { fdBudgetRefusal, fdsNeededBy } from "../fd_budget.ts";
 import { logRefusal, objectCountRefusal, programTypeName, programTypeRefusal } from "../policy.ts";
 
 /** The most a guest may hand us as one object (a sanity limit, far above real objects). */
@@ -62,6 +63,13 @@ export function makeLoad(ctx: HostContext): (objBuf: number, objBufSize: number)
       lib.bpf_object__close(obj);
       logRefusal(ctx.log, "program type", refusal);
       return 0n; // -EPERM: the guest only sees 0
+    }
+    // Before the kernel sees it: the object's fds must leave the host the fds it needs.
+    const noFds = fdBudgetRefusal(fdsNeededBy(obj));
+    if (noFds) {
+      lib.bpf_object__close(obj);
+      logRefusal(ctx.log, "load", `refused to load a BPF object: ${noFds}`);
+      return 0n;
     }
     const ret = lib.bpf_object__load(obj);
     if (ret < 0) {
