@@ -15,5 +15,6 @@ export function policyToFlags(policy: GuestPolicy | undefined): string[] {
   if (policy.allowMapWrite !== undefined) flags.push(`--allow-map-write=${policy.allowMapWrite}`);
   if (policy.maxObjects !== undefined) flags.push(`--max-objects=${policy.maxObjects}`);
   if (policy.maxMemoryMiB !== undefined) flags.push(`--max-memory=${policy.maxMemoryMiB}`);
+  if (policy.pinRoot !== undefined) flags.push(`--pin-root=${policy.pinRoot}`);
   return flags;
 }

@@ -6,6 +6,7 @@
 import { getLibbpf } from "../libbpf_ffi.ts";
 import type { BufferPoller } from "./buffer_poller.ts";
 import { BpfMapType, type MapFdRule, mapFdRule } from "./map_fds.ts";
+import { PinRoot } from "./pin_root.ts";
 
 /** Map types (linux/bpf.h enum bpf_map_type). */
 export const MapType = BpfMapType;
@@ -124,11 +125,18 @@ export class LoadedObject {
   }
 }
 
-/** All objects of one run: sequential handles, never reused; map fds indexed for ownership. */
+/** All objects of one run: sequential handles, never reused; map fds indexed for ownership;
+ * the directory their pinned maps go to. */
 export class ObjectTable {
+  readonly pins: PinRoot;
   readonly #objects = new Map<bigint, LoadedObject>();
   readonly #mapsByFd = new Map<number, MapInfo>();
   #nextHandle = 1n;
+
+  /** `sharedPinRoot`: the `--pin-root` directory; a private one by default. */
+  constructor(sharedPinRoot?: string) {
+    this.pins = new PinRoot(sharedPinRoot);
+  }
 
   add(obj: Deno.PointerObject): LoadedObject {
     const loaded = new LoadedObject(this.#nextHandle++, obj);
@@ -167,9 +175,14 @@ export class ObjectTable {
     return loaded;
   }
 
-  /** Closes every object (at the end of a run, however it ended). */
+  /** Closes every object and removes the pins the run created (at the end of a run, however
+   * it ended). */
   async closeAll(): Promise<void> {
     const all = [...this.#objects.keys()].map((h) => this.remove(h)!);
-    await Promise.all(all.map((o) => o.close()));
+    try {
+      await Promise.all(all.map((o) => o.close()));
+    } finally {
+      this.pins.removePins();
+    }
   }
 }

@@ -48,6 +48,10 @@ export interface GuestPolicy {
   /** The most linear memory the guest may have, in MiB (default 1024). Applied when the module
    * is compiled (`compileGuest`). */
   maxMemoryMiB?: number;
+  /** A directory on the BPF filesystem where maps declared `LIBBPF_PIN_BY_NAME` are pinned and
+   * reused from, shared with whatever else pins there (pins the run created are removed at
+   * its end). Undefined: a private directory per run, removed at its end (pin_root.ts). */
+  pinRoot?: string;
 }
 
 /** libbpf 1.1's program type names by `enum bpf_prog_type` value (libbpf.c prog_type_name):
@@ -96,6 +100,7 @@ export const POLICY_FLAGS: ReadonlySet<string> = new Set([
   "--allow-map-write",
   "--max-objects",
   "--max-memory",
+  "--pin-root",
 ]);
 
 /** Their lines for the CLI's usage text. */
@@ -111,6 +116,9 @@ GUEST POLICY (opt-in; by default a guest may do all that root may, with the caps
       --max-objects=N               At most N BPF objects loaded at once (default
                                     ${DEFAULT_MAX_OBJECTS})
       --max-memory=MiB              Cap on guest memory (default ${DEFAULT_MAX_MEMORY_MIB})
+      --pin-root=DIR                Pin maps declared LIBBPF_PIN_BY_NAME in DIR (on a
+                                    BPF filesystem) and reuse those pinned there
+                                    (default: a private directory per run)
 `;
 
 /** A policy being built from flags. */
@@ -162,6 +170,13 @@ export function applyPolicyFlag(
       }
       if (flag === "--max-objects") policy.maxObjects = n;
       else policy.maxMemoryMiB = n;
+      return undefined;
+    }
+    case "--pin-root": {
+      if (!value.startsWith("/") || value.includes("\0")) {
+        return `${flag} takes an absolute directory, got "${value}"`;
+      }
+      policy.pinRoot = normalizePath(value);
       return undefined;
     }
     default:
