@@ -3,6 +3,7 @@
 // shares DIR. Guest: tests/guests/pin/pin.c.
 import assert from "node:assert/strict";
 import { describeRun, guest, kernelTest, runCli } from "./helpers/kernel.ts";
+import { WasmBpfCommand } from "../mod.ts";
 import { getLibc } from "../src/libc_ffi.ts";
 import { cString, getLibbpf } from "../src/libbpf_ffi.ts";
 
@@ -51,10 +52,13 @@ async function withPinnedMap(fn: () => Promise<void>, dir = BPF_FS): Promise<voi
   }
 }
 
+/** This process's pid namespace, as private pin directories name it. */
+const pidNs = Deno.readLinkSync("/proc/self/ns/pid").match(/\[(\d+)\]/)![1];
+
 /** The private pin directories of process `pid` left in /sys/fs/bpf. */
 function privateDirsOf(pid: number): string[] {
   return [...Deno.readDirSync(BPF_FS)].map((e) => e.name)
-    .filter((n) => n.startsWith(`wasm-bpf-run-${pid}-`));
+    .filter((n) => n.startsWith(`wasm-bpf-run-${pidNs}-${pid}-`));
 }
 
 kernelTest("pins: by default a pinned map is private to the run, and removed with it", async () => {
@@ -96,7 +100,10 @@ kernelTest("pins: private directories of runs that died are swept by the next ru
   await withPinnedMap(async () => {
     const dead = new Deno.Command("true").spawn();
     await dead.status;
-    const stale = `${BPF_FS}/wasm-bpf-run-${dead.pid}-0123abcd`;
+    const stale = `${BPF_FS}/wasm-bpf-run-${pidNs}-${dead.pid}-0123abcd`;
+    // a dead pid of another pid namespace (a container sharing the BPF filesystem) is kept
+    const foreign = `${BPF_FS}/wasm-bpf-run-1-${dead.pid}-0123abcd`;
+    Deno.mkdirSync(foreign, { mode: 0o700 });
     Deno.mkdirSync(stale, { mode: 0o700 });
     const fd = bpf.bpf_map_create(1, cString("wbpf_stale"), 4, 8, 1, null);
     assert.equal(bpf.bpf_obj_pin(fd, cString(`${stale}/wbpf_stale`)), 0);
@@ -105,10 +112,46 @@ kernelTest("pins: private directories of runs that died are swept by the next ru
       const r = await runCli([pin, "reuse"]);
       assert.equal(r.code, 0, describeRun(r));
       assert.throws(() => Deno.lstatSync(stale), Deno.errors.NotFound);
+      assert.ok(Deno.lstatSync(foreign).isDirectory);
     } finally {
-      try {
-        Deno.removeSync(stale, { recursive: true });
-      } catch { /* swept */ }
+      for (const dir of [stale, foreign]) {
+        try {
+          Deno.removeSync(dir, { recursive: true });
+        } catch { /* swept */ }
+      }
     }
   });
 });
+
+kernelTest(
+  "pins (inline): a private directory per guest, 0700, removed when it is killed",
+  async () => {
+    await withPinnedMap(async () => {
+      const child = new WasmBpfCommand(pin, {
+        args: ["reuse", "wait"],
+        stdout: "piped",
+        isolation: "inline",
+      }).spawn();
+      try {
+        const reader = child.stdout.getReader();
+        let seen = "";
+        while (!seen.includes("new update 0\n")) {
+          const { done, value } = await reader.read();
+          if (done) throw new Error(`stdout ended early:\n${seen}`);
+          seen += new TextDecoder().decode(value);
+        }
+        reader.releaseLock();
+        assert.match(seen, /^pinned -2$/m);
+        const [dir] = privateDirsOf(Deno.pid);
+        assert.ok(dir, "no private pin directory");
+        assert.equal(Deno.statSync(`${BPF_FS}/${dir}`).mode! & 0o777, 0o700);
+        const pins = [...Deno.readDirSync(`${BPF_FS}/${dir}`)].map((e) => e.name).sort();
+        assert.deepEqual(pins, ["wbpf_pin_new", "wbpf_pin_test"]);
+      } finally {
+        child.kill();
+        await child.status;
+      }
+      assert.deepEqual(privateDirsOf(Deno.pid), []);
+    });
+  },
+);

@@ -6,14 +6,16 @@
  * there it reuses it instead of creating the map: with libbpf's default root, /sys/fs/bpf, a
  * guest would get whatever map another program pinned under that name, and its own pins would
  * outlive the run. So by default each run pins into a private directory on the BPF filesystem,
- * `/sys/fs/bpf/wasm-bpf-run-<pid>-<random>` (mode 0700, created on the first load that pins),
+ * `/sys/fs/bpf/wasm-bpf-run-<pid namespace>-<pid>-<random>` (mode 0700, created on the first
+ * load that pins),
  * removed with its pins when the run ends. Sharing is opt-in (`--pin-root=DIR`): maps are
  * pinned in and reused from DIR, and the pins the run created are removed at its end, while
  * those that were there before stay.
  *
  * A run that ends by SIGKILL (or by the default action of a signal, while the guest runs wasm)
  * cannot clean up: the next run that creates a private directory removes those of processes
- * that no longer exist.
+ * of its pid namespace that no longer exist (a container sharing the BPF filesystem has other
+ * pids: its directories are left alone).
  */
 
 import { getLibbpf, ObjectOpenOptions } from "../libbpf_ffi.ts";
@@ -21,7 +23,7 @@ import { getLibbpf, ObjectOpenOptions } from "../libbpf_ffi.ts";
 /** Where private pin directories are made: libbpf's default pin root. */
 export const BPF_FS = "/sys/fs/bpf";
 const PRIVATE_PREFIX = "wasm-bpf-run-";
-const PRIVATE_NAME = /^wasm-bpf-run-(\d+)-[0-9a-f]+$/;
+const PRIVATE_NAME = /^wasm-bpf-run-(\d+)-(\d+)-[0-9a-f]+$/;
 
 /** A pinned map of an opened object: its name and the path libbpf will pin it at. */
 interface PinnedMap {
@@ -44,7 +46,7 @@ export class PinRoot {
   constructor(shared?: string) {
     this.#shared = shared === undefined ? undefined : shared.replace(/\/+$/, "") || "/";
     const random = crypto.getRandomValues(new Uint32Array(2));
-    this.#private = `${BPF_FS}/${PRIVATE_PREFIX}${Deno.pid}-` +
+    this.#private = `${BPF_FS}/${PRIVATE_PREFIX}${pidNamespace()}-${Deno.pid}-` +
       [...random].map((n) => n.toString(16).padStart(8, "0")).join("");
     this.openOptions = new ObjectOpenOptions(this.path);
   }
@@ -152,12 +154,24 @@ function removeDir(dir: string): void {
   removeQuietly(dir);
 }
 
-/** Removes the private directories of runs whose process is gone. */
+/** The inode number of this process's pid namespace ("0" when unknown). */
+function pidNamespace(): string {
+  try {
+    return Deno.readLinkSync("/proc/self/ns/pid").match(/\[(\d+)\]/)?.[1] ?? "0";
+  } catch {
+    return "0";
+  }
+}
+
+/** Removes the private directories of runs of this pid namespace whose process is gone. */
 function sweepDeadRuns(): void {
+  const ns = pidNamespace();
   try {
     for (const entry of Deno.readDirSync(BPF_FS)) {
-      const pid = entry.name.match(PRIVATE_NAME)?.[1];
-      if (pid === undefined || Number(pid) === Deno.pid || exists(`/proc/${pid}`)) continue;
+      const [, runNs, pid] = entry.name.match(PRIVATE_NAME) ?? [];
+      if (runNs !== ns || ns === "0" || Number(pid) === Deno.pid || exists(`/proc/${pid}`)) {
+        continue;
+      }
       removeDir(`${BPF_FS}/${entry.name}`);
     }
   } catch {

@@ -1,9 +1,11 @@
 // Host-ABI test guest: maps pinned by name (LIBBPF_PIN_BY_NAME).
-// Usage: pin.wasm reuse    load pin.bpf.o; print "pinned <value at key 0>" (or "pinned
-//                          <errno>" when key 0 is absent) and write wbpf_pin_new[0] = 7
+// Usage: pin.wasm reuse [wait]  load pin.bpf.o; print "pinned <value at key 0>" (or "pinned
+//                               <errno>" when key 0 is absent), write wbpf_pin_new[0] = 7;
+//                               with "wait", then sleep until stopped
 //        pin.wasm escape   load escape.bpf.o with its map renamed "../wbpf_pin_test"; print
 //                          "escape handle <h>", then the value at key 0 when it loaded
 #include <stdlib.h>
+#include <unistd.h>
 #include "../_common/host_abi.h"
 #include "escape.bpf.bytes.h"
 #include "pin.bpf.bytes.h"
@@ -46,5 +48,7 @@ int main(int argc, char **argv) {
   int fd = wasm_bpf_map_fd_by_name(h, P("wbpf_pin_new"));
   printf("new update %d\n", wasm_bpf_map_operate(fd, CMD_UPDATE, P(&k0), P(&seven), 0, 0));
   fflush(stdout);
+  if (argc > 2 && strcmp(argv[2], "wait") == 0)
+    for (;;) sleep(1);
   return 0;
 }
