@@ -27,10 +27,11 @@ kernelTest("fd budget: loads past the fd reserve fail with EMFILE, the host poll
 });
 
 kernelTest("fd budget: one object with more maps than fds to spare is refused", async () => {
-  const r = await runCli([fdcap, "many"], { wrapper: LOW_NOFILE });
+  // 700 - 512 reserved - Deno's own: fewer than the object's 300 maps
+  const r = await runCli([fdcap, "many"], { wrapper: ["prlimit", "--nofile=700:700"] });
   assert.equal(r.code, 0, describeRun(r));
   assert.match(r.stdout, /^manymaps handle 0\nloaded 1\npoll 0$/m, describeRun(r));
-  assert.match(r.stderr, /EMFILE: the object needs up to 1201 file descriptors/, describeRun(r));
+  assert.match(r.stderr, /EMFILE: the object needs up to 301 file descriptors/, describeRun(r));
 });
 
 kernelTest("fd budget: after running out of fds to spare, a stop still works", async () => {
@@ -38,7 +39,9 @@ kernelTest("fd budget: after running out of fds to spare, a stop still works", a
     wrapper: LOW_NOFILE,
     signalAfter: { signal: "SIGTERM", afterStdout: "poll 0\n" },
   });
+  // 143 either way: the host ends the guest (SIGTERM during a poll), or SIGTERM's default
+  // action ends the process (SIGTERM while the guest runs wasm: stop.ts).
   assert.equal(r.code, 143, describeRun(r));
-  assert.equal(r.signal, null, describeRun(r));
+  assert.ok(!r.timedOut, describeRun(r));
   assert.doesNotMatch(r.stderr, /panicked/, describeRun(r));
 });

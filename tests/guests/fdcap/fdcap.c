@@ -1,7 +1,7 @@
 // Host-ABI test guest: fd exhaustion. Loads objects until the host refuses one, then polls a
 // ring buffer (the host must still have the fds a poll needs) and exits 0.
 // Usage: fdcap.wasm loop [wait]  load fdcap.bpf.o until the handle is 0
-//        fdcap.wasm many         load manymaps.bpf.o (1200 maps) once, then fdcap.bpf.o
+//        fdcap.wasm many         load manymaps.bpf.o (300 maps) once, then fdcap.bpf.o
 // Prints "loaded <n>" and "poll <ret>"; with "wait", then polls until stopped.
 #include <stdlib.h>
 #include "../_common/host_abi.h"
