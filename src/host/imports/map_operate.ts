@@ -46,41 +46,55 @@ export function makeMapOperate(
     // flags is a u64 on the wire; wasm hands us an i64 BigInt (almost always 0n).
     const f = flags === 0n ? 0n : BigInt.asUintN(64, flags);
     const rule = map.fdRule;
-    if (rule.kind !== "none") {
+    if (rule.kind === "read-only" || rule.kind === "unknown") {
       const refused = fdRuleRefusal(ctx, map, cmd);
       if (refused) return refused;
     }
-    const keyFd = rule.kind === "fds" ? rule.key : null;
+    // Keys or values that hold fds are checked and copied; the common maps skip all of it.
+    const fds = rule.kind === "fds" ? rule : null;
     switch (cmd) {
       case MapCmd.LOOKUP_ELEM: {
-        const k = checkedSpan(ctx, map, key, map.keySize, false, keyFd, KEY_COPY);
+        let k = guestSpan(memory, key, map.keySize, false);
         const v = guestSpan(memory, value, map.valueBufferSize, false);
-        if (k < 0n) return Number(k);
-        if (v === OUT_OF_BOUNDS) return -Errno.EFAULT;
+        if (k === OUT_OF_BOUNDS || v === OUT_OF_BOUNDS) return -Errno.EFAULT;
+        if (fds && (k = checkedCopy(ctx, map, key, map.keySize, fds.key, KEY_COPY)) < 0n) {
+          return Number(k);
+        }
         return lib.bpf_map_lookup_elem_flags(fd, k, v, f);
       }
       case MapCmd.UPDATE_ELEM: {
         if (refuseWrite(ctx, "update", map.name)) return -Errno.EPERM;
-        const valueFd = rule.kind === "fds" ? rule.value : null;
-        const k = checkedSpan(ctx, map, key, map.keySize, false, keyFd, KEY_COPY);
-        if (k < 0n) return Number(k);
-        const v = checkedSpan(ctx, map, value, map.valueBufferSize, false, valueFd, VALUE_COPY);
-        if (v < 0n) return Number(v);
+        let k = guestSpan(memory, key, map.keySize, false);
+        let v = guestSpan(memory, value, map.valueBufferSize, false);
+        if (k === OUT_OF_BOUNDS || v === OUT_OF_BOUNDS) return -Errno.EFAULT;
+        if (fds) {
+          k = checkedCopy(ctx, map, key, map.keySize, fds.key, KEY_COPY);
+          if (k < 0n) return Number(k);
+          v = checkedCopy(ctx, map, value, map.valueBufferSize, fds.value, VALUE_COPY);
+          if (v < 0n) return Number(v);
+        }
         return lib.bpf_map_update_elem(fd, k, v, f);
       }
       case MapCmd.DELETE_ELEM: {
         if (refuseWrite(ctx, "delete", map.name)) return -Errno.EPERM;
-        const k = checkedSpan(ctx, map, key, map.keySize, false, keyFd, KEY_COPY);
-        if (k < 0n) return Number(k);
+        let k = guestSpan(memory, key, map.keySize, false);
+        if (k === OUT_OF_BOUNDS) return -Errno.EFAULT;
+        if (fds && (k = checkedCopy(ctx, map, key, map.keySize, fds.key, KEY_COPY)) < 0n) {
+          return Number(k);
+        }
         return lib.bpf_map_delete_elem_flags(fd, k, f);
       }
       case MapCmd.GET_NEXT_KEY: {
         // NULL key: the first key. Upstream hosts pass the bytes at address 0 instead, which
         // skips element 0 of arrays.
-        const k = checkedSpan(ctx, map, key, map.keySize, true, keyFd, KEY_COPY);
+        let k = guestSpan(memory, key, map.keySize, true);
         const n = guestSpan(memory, nextKey, map.keySize, false);
-        if (k < 0n) return Number(k);
-        if (n === OUT_OF_BOUNDS) return -Errno.EFAULT;
+        if (k === OUT_OF_BOUNDS || n === OUT_OF_BOUNDS) return -Errno.EFAULT;
+        if (
+          fds && k !== 0n && (k = checkedCopy(ctx, map, key, map.keySize, fds.key, KEY_COPY)) < 0n
+        ) {
+          return Number(k);
+        }
         return lib.bpf_map_get_next_key(fd, k, n);
       }
       default:
@@ -101,22 +115,19 @@ const KEY_COPY = new HostCopy();
 const VALUE_COPY = new HostCopy();
 
 /**
- * The address the kernel should read a key or value from, or a negative errno (as a BigInt):
- * the guest buffer itself when `field` is null; otherwise a host copy of it, once the fd in
- * `field` is one the guest owns (-EBADF, logged, when not).
+ * The address the kernel should read an in-bounds guest key or value from, or a negative errno
+ * as a BigInt: the guest buffer itself when `field` is null (that part holds no fd); otherwise
+ * a host copy of it, once the fd in `field` is one the guest owns (-EBADF, logged, when not).
  */
-function checkedSpan(
+function checkedCopy(
   ctx: HostContext,
   map: MapInfo,
   ptr: number,
   size: number,
-  nullable: boolean,
   field: FdField | null,
   copy: HostCopy,
 ): bigint {
-  const span = guestSpan(ctx.memory, ptr, size, nullable);
-  if (span === OUT_OF_BOUNDS) return BigInt(-Errno.EFAULT);
-  if (field === null || span === 0n) return span;
+  if (field === null) return ctx.memory.span(ptr, size);
   if (size > HostCopy.SIZE || field.offset + field.width > size) return BigInt(-Errno.EINVAL);
   copy.bytes.set(ctx.memory.bytes.subarray(ptr >>> 0, (ptr >>> 0) + size));
   const fd = fdIn(copy.bytes.subarray(0, size), field);
