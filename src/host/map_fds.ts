@@ -5,7 +5,8 @@
  * A map whose value is an fd (PROG_ARRAY, maps of maps, sockets, cgroups, perf events, XDP
  * sockets, devmap/cpumap programs) or whose key is an fd (sk/inode/task/cgrp storage) would
  * otherwise let a guest hand the kernel any fd of the host process: another inline guest's
- * map, the embedding application's sockets, a host file.
+ * map, the embedding application's sockets, a host file. What a guest owns is its maps,
+ * programs and links (ObjectTable.ownsFd); not BTF fds, which no map type reads.
  */
 
 /** An fd the kernel reads at `offset` of a key or value: a u32 or, for socket maps whose
