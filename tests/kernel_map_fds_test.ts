@@ -57,7 +57,7 @@ kernelTest("map fds: the host's fds 0, 1, 2 are refused in every fd-holding map 
   const r = await runCli([mapfds, "attack"]);
   checkSummary(r.stdout, r.stderr, r.code ?? -1);
   // one line per refusal, rate-limited like policy refusals
-  assert.match(r.stderr, /refused fd 0 in a value of map "outer_hash" \(type 13\): EBADF/);
+  assert.match(r.stderr, /refused fd 0 in a value of map "prog_array" \(type 3\): EBADF/);
   assert.match(r.stderr, /further map fd refusals are not logged/, describeRun(r));
   assert.ok(r.stderr.split("\n").length < 40, describeRun(r));
 });

@@ -1,5 +1,5 @@
 // Maps whose keys or values the kernel reads as fds, for the fd-ownership checks of
-// mapfds.c. The object has no program: only the maps matter.
+// mapfds.c, and one program (never attached) whose fd the guest may store in prog_array.
 #include <linux/bpf.h>
 #include <bpf/bpf_helpers.h>
 
@@ -61,5 +61,8 @@ U32_MAP(dev_map_plain, BPF_MAP_TYPE_DEVMAP, __u32);
 FD_KEY_STORAGE(sk_storage, BPF_MAP_TYPE_SK_STORAGE);
 FD_KEY_STORAGE(task_storage, BPF_MAP_TYPE_TASK_STORAGE);
 FD_KEY_STORAGE(cgrp_storage, 32 /* BPF_MAP_TYPE_CGRP_STORAGE, newer than these headers */);
+
+SEC("socket")
+int tail(void *skb) { return 0; }
 
 char LICENSE[] SEC("license") = "GPL";

@@ -94,6 +94,13 @@ int main(int argc, char **argv) {
   check_true("nofd.dev_map_prog_minus_1", update("dev_map", &k0, &no_prog) != E_BADF, 0);
   check_true("nofd.dev_map_prog_0", update("dev_map", &k0, &no_prog0) != E_BADF, 0);
   check_true("nofd.dev_map_plain", update("dev_map_plain", &k0, &ifindex) != E_BADF, 0);
+  /* of every fd number, prog_array takes exactly two: the programs of this guest's two
+   * objects (the host refuses the fds of other programs of the process; maps are not
+   * programs, so the kernel refuses those) */
+  int accepted = 0;
+  for (uint32_t fd = 0; fd < 1024; fd++)
+    if (update("prog_array", &k0, &fd) == 0) accepted++;
+  check_eq("own.prog_array_takes_only_own_programs", accepted, 2);
   /* a u64 fd is a u64: own fd + 2^32 is not an fd this guest owns */
   uint64_t own_high = ((uint64_t)1 << 32) | own;
   check_eq("u64.own_fd_plus_2_pow_32", update("sock_map64", &k0, &own_high), E_BADF);
