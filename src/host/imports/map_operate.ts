@@ -51,13 +51,14 @@ export function makeMapOperate(
       if (refused) return refused;
     }
     // Keys or values that hold fds are checked and copied; the common maps skip all of it.
-    const fds = rule.kind === "fds" ? rule : null;
+    const keyFd = rule.kind === "fds" ? rule.key : null;
+    const valueFd = rule.kind === "fds" ? rule.value : null;
     switch (cmd) {
       case MapCmd.LOOKUP_ELEM: {
         let k = guestSpan(memory, key, map.keySize, false);
         const v = guestSpan(memory, value, map.valueBufferSize, false);
         if (k === OUT_OF_BOUNDS || v === OUT_OF_BOUNDS) return -Errno.EFAULT;
-        if (fds && (k = checkedCopy(ctx, map, key, map.keySize, fds.key, KEY_COPY)) < 0n) {
+        if (keyFd && (k = checkedCopy(ctx, map, key, map.keySize, keyFd, KEY_COPY)) < 0n) {
           return Number(k);
         }
         return lib.bpf_map_lookup_elem_flags(fd, k, v, f);
@@ -67,19 +68,20 @@ export function makeMapOperate(
         let k = guestSpan(memory, key, map.keySize, false);
         let v = guestSpan(memory, value, map.valueBufferSize, false);
         if (k === OUT_OF_BOUNDS || v === OUT_OF_BOUNDS) return -Errno.EFAULT;
-        if (fds) {
-          k = checkedCopy(ctx, map, key, map.keySize, fds.key, KEY_COPY);
-          if (k < 0n) return Number(k);
-          v = checkedCopy(ctx, map, value, map.valueBufferSize, fds.value, VALUE_COPY);
-          if (v < 0n) return Number(v);
+        if (keyFd && (k = checkedCopy(ctx, map, key, map.keySize, keyFd, KEY_COPY)) < 0n) {
+          return Number(k);
         }
+        if (
+          valueFd &&
+          (v = checkedCopy(ctx, map, value, map.valueBufferSize, valueFd, VALUE_COPY)) < 0n
+        ) return Number(v);
         return lib.bpf_map_update_elem(fd, k, v, f);
       }
       case MapCmd.DELETE_ELEM: {
         if (refuseWrite(ctx, "delete", map.name)) return -Errno.EPERM;
         let k = guestSpan(memory, key, map.keySize, false);
         if (k === OUT_OF_BOUNDS) return -Errno.EFAULT;
-        if (fds && (k = checkedCopy(ctx, map, key, map.keySize, fds.key, KEY_COPY)) < 0n) {
+        if (keyFd && (k = checkedCopy(ctx, map, key, map.keySize, keyFd, KEY_COPY)) < 0n) {
           return Number(k);
         }
         return lib.bpf_map_delete_elem_flags(fd, k, f);
@@ -91,10 +93,9 @@ export function makeMapOperate(
         const n = guestSpan(memory, nextKey, map.keySize, false);
         if (k === OUT_OF_BOUNDS || n === OUT_OF_BOUNDS) return -Errno.EFAULT;
         if (
-          fds && k !== 0n && (k = checkedCopy(ctx, map, key, map.keySize, fds.key, KEY_COPY)) < 0n
-        ) {
-          return Number(k);
-        }
+          keyFd && k !== 0n &&
+          (k = checkedCopy(ctx, map, key, map.keySize, keyFd, KEY_COPY)) < 0n
+        ) return Number(k);
         return lib.bpf_map_get_next_key(fd, k, n);
       }
       default:
@@ -115,19 +116,18 @@ const KEY_COPY = new HostCopy();
 const VALUE_COPY = new HostCopy();
 
 /**
- * The address the kernel should read an in-bounds guest key or value from, or a negative errno
- * as a BigInt: the guest buffer itself when `field` is null (that part holds no fd); otherwise
- * a host copy of it, once the fd in `field` is one the guest owns (-EBADF, logged, when not).
+ * The address of a host copy of an in-bounds guest key or value for the kernel to read, once
+ * the fd in `field` is one the guest owns; or a negative errno as a BigInt (-EBADF, logged,
+ * when the guest does not own it).
  */
 function checkedCopy(
   ctx: HostContext,
   map: MapInfo,
   ptr: number,
   size: number,
-  field: FdField | null,
+  field: FdField,
   copy: HostCopy,
 ): bigint {
-  if (field === null) return ctx.memory.span(ptr, size);
   if (size > HostCopy.SIZE || field.offset + field.width > size) return BigInt(-Errno.EINVAL);
   copy.bytes.set(ctx.memory.bytes.subarray(ptr >>> 0, (ptr >>> 0) + size));
   const fd = fdIn(copy.bytes.subarray(0, size), field);
@@ -153,7 +153,7 @@ function fdRuleRefusal(ctx: HostContext, map: MapInfo, cmd: number): number {
   if (rule.kind === "unknown") {
     why = `map type ${map.type} is newer than this host, and its keys or values may hold fds`;
   } else if (rule.kind === "read-only" && write) {
-    why = `${rule.why}`;
+    why = rule.why;
   }
   if (why === null) return 0;
   logRefusal(ctx.log, "map fd", `refused command ${cmd} on map "${map.name}": EPERM, ${why}`);
