@@ -44,6 +44,8 @@ const symbols = {
   bpf_map__value_size: { parameters: ["pointer"], result: "u32" },
   /** __u32 bpf_map__max_entries(const struct bpf_map *map) */
   bpf_map__max_entries: { parameters: ["pointer"], result: "u32" },
+  /** const char *bpf_map__pin_path(const struct bpf_map *map) (NULL: not pinned by name) */
+  bpf_map__pin_path: { parameters: ["pointer"], result: "pointer" },
 
   // --- programs and links ----------------------------------------------------------------
   /** const char *bpf_program__name(const struct bpf_program *prog) */
@@ -52,6 +54,10 @@ const symbols = {
   bpf_program__section_name: { parameters: ["pointer"], result: "pointer" },
   /** enum bpf_prog_type bpf_program__type(const struct bpf_program *prog) */
   bpf_program__type: { parameters: ["pointer"], result: "i32" },
+  /** int bpf_program__fd(const struct bpf_program *prog) */
+  bpf_program__fd: { parameters: ["pointer"], result: "i32" },
+  /** int bpf_link__fd(const struct bpf_link *link) */
+  bpf_link__fd: { parameters: ["pointer"], result: "i32" },
   /** struct bpf_link *bpf_program__attach(const struct bpf_program *prog) */
   bpf_program__attach: { parameters: ["pointer"], result: "pointer" },
   /** struct bpf_link *bpf_program__attach_cgroup(const struct bpf_program *prog, int cgroup_fd) */
@@ -174,6 +180,32 @@ export function getLibbpf(): Libbpf {
     }
   }
   throw new LibbpfNotFoundError(tried, causes);
+}
+
+// --- open options ---------------------------------------------------------------------------
+
+/**
+ * `struct bpf_object_open_opts` (libbpf.h) up to `pin_root_path`: libbpf reads `sz` bytes of
+ * it and takes the rest as zero. Layout: size_t sz @0, const char *object_name @8,
+ * bool relaxed_maps @16, const char *pin_root_path @24. Owns the memory it points at.
+ */
+export class ObjectOpenOptions {
+  static readonly SIZE = 32;
+  readonly #bytes = new Uint8Array(ObjectOpenOptions.SIZE);
+  readonly #pinRootPath: Uint8Array;
+
+  constructor(pinRootPath: string) {
+    this.#pinRootPath = cString(pinRootPath);
+    const view = new DataView(this.#bytes.buffer);
+    view.setBigUint64(0, BigInt(ObjectOpenOptions.SIZE), true);
+    const path = Deno.UnsafePointer.value(Deno.UnsafePointer.of(this.#pinRootPath));
+    view.setBigUint64(24, BigInt(path), true);
+  }
+
+  /** The struct, for `bpf_object__open_mem`; valid while this object lives. */
+  get pointer(): Deno.PointerObject {
+    return Deno.UnsafePointer.of(this.#bytes)!;
+  }
 }
 
 // --- errors ---------------------------------------------------------------------------------

@@ -5,11 +5,13 @@ import {
   applyPolicyFlag,
   attachRefusal,
   type MutablePolicy,
+  objectCountRefusal,
   programTypeRefusal,
 } from "../src/host/policy.ts";
 import { capGuest, MemoryLimitError } from "../src/host/memory_limit.ts";
 import { name, section, uleb, wasmModule } from "../src/host/wasm_binary.ts";
 import { readLayout } from "../src/host/wasm_layout.ts";
+import { policyToFlags } from "../src/api/policy_flags.ts";
 import { compileGuest, GuestModuleError, MAX_MODULE_BYTES } from "../src/host/guest_module.ts";
 import { parseCli, UsageError } from "../src/host/cli.ts";
 
@@ -149,4 +151,21 @@ Deno.test("module size: over 64 MiB refused before compiling", async () => {
   const t0 = performance.now();
   await assert.rejects(() => compileGuest(big), /over the 64 MiB this host accepts/);
   assert.ok(performance.now() - t0 < 1000);
+});
+
+Deno.test("policy: --pin-root takes an absolute directory and reaches a process child", () => {
+  const p: MutablePolicy = {};
+  assert.match(applyPolicyFlag(p, "--pin-root", "relative/dir")!, /absolute directory/);
+  assert.equal(p.pinRoot, undefined);
+  assert.equal(applyPolicyFlag(p, "--pin-root", "/sys/fs/bpf/a/../shared/"), undefined);
+  assert.equal(p.pinRoot, "/sys/fs/bpf/shared");
+  assert.deepEqual(policyToFlags({ pinRoot: "/sys/fs/bpf/x:y" }), ["--pin-root=/sys/fs/bpf/x:y"]);
+  const parsed = parseCli(["--pin-root=/sys/fs/bpf/x:y", "m.wasm"]);
+  assert.equal(parsed.kind === "run" && parsed.options.policy.pinRoot, "/sys/fs/bpf/x:y");
+});
+
+Deno.test("policy: objects are capped at 64 by default, and --max-objects raises it", () => {
+  assert.equal(objectCountRefusal({}, 63), null);
+  assert.match(objectCountRefusal({}, 64)!, /--max-objects=64 \(the default/);
+  assert.equal(objectCountRefusal({ maxObjects: 1000 }, 64), null);
 });

@@ -18,5 +18,6 @@ export function policyToFlags(policy: GuestPolicy | undefined): string[] {
   if (policy.allowWasmFeatures?.length) {
     flags.push(`--allow-wasm-feature=${policy.allowWasmFeatures.join(",")}`);
   }
+  if (policy.pinRoot !== undefined) flags.push(`--pin-root=${policy.pinRoot}`);
   return flags;
 }

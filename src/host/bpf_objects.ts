@@ -5,18 +5,11 @@
 
 import { getLibbpf } from "../libbpf_ffi.ts";
 import type { BufferPoller } from "./buffer_poller.ts";
+import { BpfMapType, type MapFdRule, mapFdRule } from "./map_fds.ts";
+import { PinRoot } from "./pin_root.ts";
 
-/** Map types the host treats specially (linux/bpf.h enum bpf_map_type). */
-export const MapType = {
-  HASH: 1,
-  ARRAY: 2,
-  PERF_EVENT_ARRAY: 4,
-  PERCPU_HASH: 5,
-  PERCPU_ARRAY: 6,
-  LRU_PERCPU_HASH: 10,
-  PERCPU_CGROUP_STORAGE: 21,
-  RINGBUF: 27,
-} as const;
+/** Map types (linux/bpf.h enum bpf_map_type). */
+export const MapType = BpfMapType;
 
 const perCpuMapTypes: ReadonlySet<number> = new Set([
   MapType.PERCPU_HASH,
@@ -35,12 +28,15 @@ export interface MapInfo {
    * round_up(value_size, 8) × possible CPUs, as the kernel copies one slot per CPU. */
   readonly valueBufferSize: number;
   readonly maxEntries: number;
+  /** Where its keys and values hold fds, which the guest may set only to fds it owns. */
+  readonly fdRule: MapFdRule;
   readonly owner: LoadedObject;
 }
 
 let possibleCpus: number | undefined;
 
-function numPossibleCpus(): number {
+/** libbpf's count of possible CPUs (per-CPU values and perf buffers have one slot each). */
+export function numPossibleCpus(): number {
   possibleCpus ??= getLibbpf().libbpf_num_possible_cpus();
   if (possibleCpus <= 0) throw new Error("libbpf_num_possible_cpus failed");
   return possibleCpus;
@@ -51,6 +47,8 @@ export class LoadedObject {
   readonly handle: bigint;
   readonly #obj: Deno.PointerObject;
   readonly maps: MapInfo[] = [];
+  /** The fds of its loaded programs. */
+  readonly programFds: number[] = [];
   readonly links: Deno.PointerObject[] = [];
   readonly pollers = new Map<number, BufferPoller>();
   #closed = false;
@@ -62,18 +60,35 @@ export class LoadedObject {
     for (let m = lib.bpf_object__next_map(obj, null); m; m = lib.bpf_object__next_map(obj, m)) {
       const type = lib.bpf_map__type(m);
       const valueSize = lib.bpf_map__value_size(m);
+      const keySize = lib.bpf_map__key_size(m);
       this.maps.push({
         name: Deno.UnsafePointerView.getCString(lib.bpf_map__name(m)!),
         fd: lib.bpf_map__fd(m),
         type,
-        keySize: lib.bpf_map__key_size(m),
+        keySize,
         valueBufferSize: perCpuMapTypes.has(type)
           ? Math.ceil(valueSize / 8) * 8 * numPossibleCpus()
           : valueSize,
         maxEntries: lib.bpf_map__max_entries(m),
+        fdRule: mapFdRule(type, keySize, valueSize),
         owner: this,
       });
     }
+    for (
+      let p = lib.bpf_object__next_program(obj, null);
+      p !== null;
+      p = lib.bpf_object__next_program(obj, p)
+    ) {
+      const fd = lib.bpf_program__fd(p);
+      if (fd >= 0) this.programFds.push(fd);
+    }
+  }
+
+  /** True when `fd` is one of its maps, programs or links. */
+  ownsFd(fd: number): boolean {
+    if (this.maps.some((m) => m.fd === fd) || this.programFds.includes(fd)) return true;
+    const lib = getLibbpf();
+    return this.links.some((link) => lib.bpf_link__fd(link) === fd);
   }
 
   /** The libbpf object; valid until close. */
@@ -110,11 +125,18 @@ export class LoadedObject {
   }
 }
 
-/** All objects of one run: sequential handles, never reused; map fds indexed for ownership. */
+/** All objects of one run: sequential handles, never reused; map fds indexed for ownership;
+ * the directory their pinned maps go to. */
 export class ObjectTable {
+  readonly pins: PinRoot;
   readonly #objects = new Map<bigint, LoadedObject>();
   readonly #mapsByFd = new Map<number, MapInfo>();
   #nextHandle = 1n;
+
+  /** `sharedPinRoot`: the `--pin-root` directory; a private one by default. */
+  constructor(sharedPinRoot?: string) {
+    this.pins = new PinRoot(sharedPinRoot);
+  }
 
   add(obj: Deno.PointerObject): LoadedObject {
     const loaded = new LoadedObject(this.#nextHandle++, obj);
@@ -136,6 +158,14 @@ export class ObjectTable {
     return this.#objects.size;
   }
 
+  /** True when `fd` is a map, program or link of an object this guest loaded and still holds:
+   * the only fds it may store in a map (map_fds.ts). Not on a hot path: only maps whose keys
+   * or values are fds ask. */
+  ownsFd(fd: number): boolean {
+    for (const loaded of this.#objects.values()) if (loaded.ownsFd(fd)) return true;
+    return false;
+  }
+
   /** Forgets `handle` and returns its object for closing. */
   remove(handle: bigint): LoadedObject | undefined {
     const loaded = this.#objects.get(handle);
@@ -145,9 +175,14 @@ export class ObjectTable {
     return loaded;
   }
 
-  /** Closes every object (at the end of a run, however it ended). */
+  /** Closes every object and removes the pins the run created (at the end of a run, however
+   * it ended). */
   async closeAll(): Promise<void> {
     const all = [...this.#objects.keys()].map((h) => this.remove(h)!);
-    await Promise.all(all.map((o) => o.close()));
+    try {
+      await Promise.all(all.map((o) => o.close()));
+    } finally {
+      this.pins.removePins();
+    }
   }
 }

@@ -16,7 +16,7 @@ export interface HostLog {
 }
 
 export class HostContext {
-  readonly objects: ObjectTable = new ObjectTable();
+  readonly objects: ObjectTable;
   readonly stop: RunStop;
   readonly log: HostLog;
   readonly policy: GuestPolicy;
@@ -33,6 +33,7 @@ export class HostContext {
     this.stop = stop;
     this.log = log;
     this.policy = policy;
+    this.objects = new ObjectTable(policy.pinRoot);
   }
 
   bind(memory: GuestMemory, exports: WebAssembly.Exports): void {

@@ -11,7 +11,8 @@
  *   network interface not in the list, and an auto-attach (no target) unless the list holds
  *   `auto`;
  * - map writes: `wasm_bpf_map_operate` refuses UPDATE_ELEM and DELETE_ELEM with -EPERM;
- * - object count: `wasm_load_bpf_object` refuses a load past the limit (handle 0);
+ * - object count: `wasm_load_bpf_object` refuses a load past the limit (handle 0; default
+ *   {@link DEFAULT_MAX_OBJECTS});
  * - memory: the maximum sizes of the module's memories and tables are lowered before it is
  *   compiled (memory_limit.ts), so `memory.grow` past the limit returns -1 and the guest's
  *   malloc returns NULL;
@@ -27,6 +28,10 @@ import { OPTIONAL_WASM_FEATURES } from "./wasm_layout.ts";
 
 /** The default cap on guest linear memory: 1 GiB. */
 export const DEFAULT_MAX_MEMORY_MIB = 1024;
+/** The default cap on BPF objects a guest has loaded at once: far above what real guests load
+ * (one to three), and a bound on the kernel memory and fds a looping guest takes (fd_budget.ts
+ * keeps the host's own fds whatever the cap). */
+export const DEFAULT_MAX_OBJECTS = 64;
 
 /** What a guest may do beyond what the kernel allows the host: opt-in limits, all of them
  * unset by default (upstream runtimes allow everything). */
@@ -41,7 +46,8 @@ export interface GuestPolicy {
   allowAttach?: readonly string[];
   /** When false, map updates and deletes from the guest fail with -EPERM. */
   allowMapWrite?: boolean;
-  /** The most BPF objects a guest may have loaded at once. */
+  /** The most BPF objects a guest may have loaded at once (default
+   * {@link DEFAULT_MAX_OBJECTS}). */
   maxObjects?: number;
   /** The most memory the guest may have, in MiB (default 1024): all its linear memories and
    * tables together. Applied when the module is compiled (`compileGuest`); a precompiled
@@ -51,6 +57,10 @@ export interface GuestPolicy {
    * "exceptions", "memory64", "multi-memory". None by default (a guest using one is refused
    * when it is compiled); shared memories are never run. */
   allowWasmFeatures?: readonly string[];
+  /** A directory on the BPF filesystem where maps declared `LIBBPF_PIN_BY_NAME` are pinned and
+   * reused from, shared with whatever else pins there (pins the run created are removed at
+   * its end). Undefined: a private directory per run, removed at its end (pin_root.ts). */
+  pinRoot?: string;
 }
 
 /** libbpf 1.1's program type names by `enum bpf_prog_type` value (libbpf.c prog_type_name):
@@ -100,11 +110,12 @@ export const POLICY_FLAGS: ReadonlySet<string> = new Set([
   "--max-objects",
   "--max-memory",
   "--allow-wasm-feature",
+  "--pin-root",
 ]);
 
 /** Their lines for the CLI's usage text. */
 export const POLICY_USAGE = `
-GUEST POLICY (opt-in; by default a guest may do all that root may):
+GUEST POLICY (opt-in; by default a guest may do all that root may, with the caps shown):
       --allow-program-type=T,...    Load only objects whose programs all have these
                                     types (libbpf names: tracepoint, raw_tracepoint,
                                     tracing, kprobe, perf_event, xdp, cgroup_skb, ...)
@@ -112,12 +123,16 @@ GUEST POLICY (opt-in; by default a guest may do all that root may):
                                     v2 directory and below), xdp:IFNAME, auto (programs
                                     with no target, attached from their ELF section)
       --allow-map-write=false       Maps are read-only from the guest
-      --max-objects=N               At most N BPF objects loaded at once
+      --max-objects=N               At most N BPF objects loaded at once (default
+                                    ${DEFAULT_MAX_OBJECTS})
       --max-memory=MiB              Cap on guest memory, all its memories and tables
                                     together (default ${DEFAULT_MAX_MEMORY_MIB})
       --allow-wasm-feature=F,...    Let the guest use these WebAssembly proposals,
                                     which no wasm-bpf toolchain emits: gc,
                                     exceptions, memory64, multi-memory
+      --pin-root=DIR                Pin maps declared LIBBPF_PIN_BY_NAME in DIR (on a
+                                    BPF filesystem) and reuse those pinned there
+                                    (default: a private directory per run)
 `;
 
 /** A policy being built from flags. */
@@ -180,6 +195,13 @@ export function applyPolicyFlag(
       }
       if (flag === "--max-objects") policy.maxObjects = n;
       else policy.maxMemoryMiB = n;
+      return undefined;
+    }
+    case "--pin-root": {
+      if (!value.startsWith("/") || value.includes("\0")) {
+        return `${flag} takes an absolute directory, got "${value}"`;
+      }
+      policy.pinRoot = normalizePath(value);
       return undefined;
     }
     default:
@@ -288,8 +310,10 @@ export function mapWriteRefusal(policy: GuestPolicy, op: string, map: string): s
 
 /** Null when one more object may be loaded; otherwise the refusal message. */
 export function objectCountRefusal(policy: GuestPolicy, loaded: number): string | null {
-  if (policy.maxObjects === undefined || loaded < policy.maxObjects) return null;
-  return `refused to load a BPF object: ${loaded} already loaded, --max-objects=${policy.maxObjects}`;
+  const max = policy.maxObjects ?? DEFAULT_MAX_OBJECTS;
+  if (loaded < max) return null;
+  return `refused to load a BPF object: ${loaded} already loaded, --max-objects=${max}` +
+    (policy.maxObjects === undefined ? " (the default; raise it with --max-objects=N)" : "");
 }
 
 // --- logging ----------------------------------------------------------------------------------

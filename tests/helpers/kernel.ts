@@ -251,6 +251,8 @@ export interface RunCliOptions {
   env?: Record<string, string>;
   /** Extra `deno run` flags before mod.ts (default none; `-A` is always passed). */
   denoFlags?: string[];
+  /** A command that runs deno, with its arguments, e.g. `["prlimit", "--nofile=1024"]`. */
+  wrapper?: string[];
 }
 
 /** What {@link runCli} saw. */
@@ -270,8 +272,10 @@ export interface RunCliResult {
 /** Spawns `deno run -A mod.ts ...args` from the repo root and collects its output. */
 export async function runCli(args: string[], opts: RunCliOptions = {}): Promise<RunCliResult> {
   const start = performance.now();
-  const child = new Deno.Command(Deno.execPath(), {
-    args: ["run", "-A", ...(opts.denoFlags ?? []), modTs, ...args],
+  const deno = [Deno.execPath(), "run", "-A", ...(opts.denoFlags ?? []), modTs, ...args];
+  const command = [...(opts.wrapper ?? []), ...deno];
+  const child = new Deno.Command(command[0], {
+    args: command.slice(1),
     cwd: repoRoot,
     stdin: opts.stdin !== undefined ? "piped" : "null",
     stdout: "piped",

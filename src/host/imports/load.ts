@@ -17,6 +17,7 @@ import {
 import type { HostContext } from "../context.ts";
 import { missingBpfPrivilege } from "../privileges.ts";
 import { checkBpfObject } from "../object_check.ts";
+import { fdBudgetRefusal, fdsNeededBy } from "../fd_budget.ts";
 import { logRefusal, objectCountRefusal, programTypeName, programTypeRefusal } from "../policy.ts";
 
 /** The most a guest may hand us as one object (a sanity limit, far above real objects). */
@@ -52,7 +53,8 @@ export function makeLoad(ctx: HostContext): (objBuf: number, objBufSize: number)
     }
     const lib = getLibbpf();
     takeRecentLibbpfMessages();
-    const obj = lib.bpf_object__open_mem(bytes, BigInt(bytes.length), null);
+    const pins = ctx.objects.pins;
+    const obj = lib.bpf_object__open_mem(bytes, BigInt(bytes.length), pins.openOptions.pointer);
     if (obj === null) {
       reportFailure(ctx, "bpf_object__open_mem", -ptrErr(obj));
       return 0n;
@@ -63,6 +65,21 @@ export function makeLoad(ctx: HostContext): (objBuf: number, objBufSize: number)
       logRefusal(ctx.log, "program type", refusal);
       return 0n; // -EPERM: the guest only sees 0
     }
+    // Before the kernel sees it: the object's fds must leave the host the fds it needs.
+    const noFds = fdBudgetRefusal(fdsNeededBy(obj));
+    if (noFds) {
+      lib.bpf_object__close(obj);
+      logRefusal(ctx.log, "load", `refused to load a BPF object: ${noFds}`);
+      return 0n;
+    }
+    // Pinned maps: their names must not make a path out of the pin root (libbpf builds
+    // `<root>/<name>` at open, and uses it at load).
+    const pinning = pins.prepare(obj);
+    if ("refusal" in pinning) {
+      lib.bpf_object__close(obj);
+      logRefusal(ctx.log, "load", `refused to load a BPF object: ${pinning.refusal}`);
+      return 0n;
+    }
     const ret = lib.bpf_object__load(obj);
     if (ret < 0) {
       const hint = -ret === Errno.EPERM ? privilegedEpermHint(obj) : undefined;
@@ -70,6 +87,7 @@ export function makeLoad(ctx: HostContext): (objBuf: number, objBufSize: number)
       reportFailure(ctx, "bpf_object__load", -ret, hint);
       return 0n;
     }
+    pins.loaded(pinning.fresh);
     const loaded = ctx.objects.add(obj);
     ctx.log.debug(
       `loaded BPF object ${loaded.handle}: maps ${loaded.maps.map((m) => m.name).join(", ")}`,
