@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Installs everything wasm-bpf needs on a fresh Debian 12 machine, as root:
 # Deno (from npm, pinned), libbpf and bpftool, the guest toolchain (clang + wasi-libc), the
-# native libbpf-tools for comparison, and a tracefs mount. Safe to run again.
+# native libbpf-tools for comparison, and the tracefs and bpffs mounts. Safe to run again.
 set -euo pipefail
 
 DENO_VERSION=2.9.6
@@ -37,6 +37,10 @@ fi
 
 if ! mountpoint -q /sys/kernel/tracing; then
   mount -t tracefs tracefs /sys/kernel/tracing
+fi
+# Guests that pin maps (LIBBPF_PIN_BY_NAME) need a BPF filesystem for their private pin directory.
+if ! mountpoint -q /sys/fs/bpf; then
+  mount -t bpf bpf /sys/fs/bpf
 fi
 if [ ! -r /sys/kernel/btf/vmlinux ]; then
   echo "setup.sh: warning: /sys/kernel/btf/vmlinux is missing: CO-RE programs will not load" >&2
