@@ -35,6 +35,8 @@ export { WasmBpfCommand } from "./src/api/command.ts";
 export type {
   LogRecord,
   ModuleSource,
+  PullPolicy,
+  RegistryOptions,
   StdioMode,
   WasmBpfChild,
   WasmBpfCommandOptions,

@@ -17,7 +17,7 @@ export const COMPILE_PERMISSIONS = [
   "--allow-ffi",
   "--allow-read",
   "--allow-write",
-  "--allow-env=LIBBPF_PATH",
+  "--allow-env=LIBBPF_PATH,HOME,XDG_CACHE_HOME,DOCKER_CONFIG",
   "--allow-net",
 ];
 

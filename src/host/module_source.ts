@@ -5,6 +5,15 @@
 
 import { concatBytes } from "../bytes.ts";
 import { checkModuleSize, GuestModuleError, MAX_MODULE_BYTES } from "./guest_module.ts";
+import {
+  formatReference,
+  OCI_SCHEME,
+  OciError,
+  parseReference,
+  pullModule,
+  type PullOptions,
+  type Reference,
+} from "../oci/mod.ts";
 
 /** How long a module download may take before it is abandoned. */
 export const FETCH_TIMEOUT_MS = 30_000;
@@ -77,4 +86,41 @@ async function fetchModule(url: URL): Promise<Uint8Array<ArrayBuffer>> {
     chunks.push(value);
   }
   return concatBytes(chunks);
+}
+
+/** The registry reference `spec` names, if it is one: `oci://...`, or a string that parses as
+ * REGISTRY/REPO[:TAG][@DIGEST] and names no existing file (a file always wins). */
+export function registryReferenceOf(
+  spec: string | URL | Uint8Array | object,
+): Reference | undefined {
+  if (typeof spec !== "string" || isRemoteModule(spec)) return undefined;
+  if (spec.startsWith(OCI_SCHEME)) return parseReference(spec);
+  const ref = parseReference(spec);
+  if (!ref) return undefined;
+  try {
+    Deno.statSync(spec);
+    return undefined;
+  } catch (e) {
+    return e instanceof Deno.errors.NotFound ? ref : undefined;
+  }
+}
+
+/** Module bytes from a registry reference (through src/oci: cache, digests, signature), or
+ * else from a path or URL as {@link readModuleBytes} reads them. */
+export async function readModuleOrReference(
+  spec: string | URL,
+  registry: PullOptions = {},
+): Promise<Uint8Array<ArrayBuffer>> {
+  let ref: Reference | undefined;
+  try {
+    ref = registryReferenceOf(spec);
+    if (!ref) return await readModuleBytes(spec);
+    return (await pullModule(ref, registry)).bytes;
+  } catch (e) {
+    if (!(e instanceof OciError)) throw e;
+    // The CLI prefixes the module's name already.
+    const prefix = ref ? `${formatReference(ref)}: ` : "";
+    const message = e.message.startsWith(prefix) ? e.message.slice(prefix.length) : e.message;
+    throw new GuestModuleError(message, { cause: e });
+  }
 }
