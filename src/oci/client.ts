@@ -136,11 +136,11 @@ export class RegistryClient {
     await head.body?.cancel();
     if (head.ok) return;
     const start = await this.#send("POST", `${repository}/blobs/uploads/`, { scope }, what);
-    await start.body?.cancel();
     const location = start.headers.get("location");
     if (start.status !== 202 || !location) {
       throw await statusError(start, `${what}: cannot start a blob upload`);
     }
+    await start.body?.cancel();
     const url = new URL(location, this.#base);
     url.searchParams.set("digest", digest);
     const put = await this.#send("PUT", url, {
