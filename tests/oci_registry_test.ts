@@ -452,3 +452,164 @@ Deno.test(
     }
   },
 );
+
+Deno.test(
+  {
+    name: name(
+      "a lying server: endless manifest, blob longer than its descriptor; credentials stay home",
+    ),
+    ignore,
+  },
+  async () => {
+    const layerDigest = await digestOf(exitcode);
+    const configDigest = await digestOf(enc.encode("{}"));
+    const manifest = (size: number) =>
+      JSON.stringify({
+        schemaVersion: 2,
+        mediaType: OCI_MANIFEST,
+        config: {
+          mediaType: "application/vnd.wasm.config.v1+json",
+          digest: configDigest,
+          size: 2,
+        },
+        layers: [{
+          mediaType: "application/vnd.wasm.content.layer.v1+wasm",
+          digest: layerDigest,
+          size,
+        }],
+      });
+    const short = manifest(100);
+    const honest = manifest(exitcode.length);
+    // Blob storage elsewhere (another host), recording the Authorization it was sent.
+    const seenAway: (string | null)[] = [];
+    const away = new AbortController();
+    const storage = Deno.serve(
+      { hostname: "127.0.0.2", port: 0, signal: away.signal, onListen() {} },
+      (req) => {
+        seenAway.push(req.headers.get("authorization"));
+        return new Response(exitcode);
+      },
+    );
+    const seenHome: (string | null)[] = [];
+    const controller = new AbortController();
+    const server = Deno.serve(
+      { hostname: "127.0.0.1", port: 0, signal: controller.signal, onListen() {} },
+      (req) => {
+        const path = new URL(req.url).pathname;
+        if (path === "/v2/endless/m/manifests/v1") {
+          const chunk = enc.encode(" ".repeat(1 << 16));
+          return new Response(new ReadableStream({ pull: (c) => c.enqueue(chunk) }));
+        }
+        if (path === "/v2/short/m/manifests/v1") return new Response(short);
+        if (path.startsWith("/v2/short/m/blobs/")) {
+          // No Content-Length: only the reader's own count can stop it.
+          return new Response(
+            new ReadableStream({
+              start(c) {
+                c.enqueue(exitcode);
+                c.close();
+              },
+            }),
+          );
+        }
+        if (path.startsWith("/v2/away/")) {
+          seenHome.push(req.headers.get("authorization"));
+          if (req.headers.get("authorization") !== `Basic ${btoa("u:p")}`) {
+            return new Response(null, {
+              status: 401,
+              headers: { "www-authenticate": 'Basic realm="r"' },
+            });
+          }
+          if (path === "/v2/away/m/manifests/v1") return new Response(honest);
+          return new Response(null, {
+            status: 307,
+            headers: { location: `http://127.0.0.2:${storage.addr.port}/blob` },
+          });
+        }
+        return new Response(null, { status: 404 });
+      },
+    );
+    const host = `127.0.0.1:${server.addr.port}`;
+    const dir = await Deno.makeTempDir();
+    try {
+      await assert.rejects(
+        pullModule(parseReference(`${host}/endless/m:v1`)!, { cacheDir: dir }),
+        /the manifest: more than the 4194304 bytes expected/,
+      );
+      await assert.rejects(
+        pullModule(parseReference(`${host}/short/m:v1`)!, { cacheDir: dir }),
+        /module: more than the 100 bytes expected/,
+      );
+      assert.deepEqual(filesUnder(dir), []);
+      const pulled = await pullModule(parseReference(`${host}/away/m:v1`)!, {
+        cacheDir: dir,
+        credentials: { username: "u", password: "p" },
+      });
+      assert.deepEqual(pulled.bytes, exitcode);
+      assert.ok(seenHome.includes(`Basic ${btoa("u:p")}`));
+      assert.deepEqual(seenAway, [null]);
+    } finally {
+      await Deno.remove(dir, { recursive: true });
+      controller.abort();
+      away.abort();
+      await server.finished;
+      await storage.finished;
+    }
+  },
+);
+
+Deno.test({ name: name("a slow pull shows a progress line on a terminal"), ignore }, async () => {
+  await using reg = await startRegistry();
+  const ref = parseReference(`${reg.host}/p/m:v1`)!;
+  await pushModule(exitcode, "exitcode.wasm", ref, {});
+  // A proxy in front of the real registry that sends blobs in 4 KiB pieces over ~1.5 s.
+  const controller = new AbortController();
+  const proxy = Deno.serve(
+    { hostname: "127.0.0.1", port: 0, signal: controller.signal, onListen() {} },
+    async (req) => {
+      const url = new URL(req.url);
+      const res = await fetch(`http://${reg.host}${url.pathname}`, { headers: req.headers });
+      if (!url.pathname.includes("/blobs/")) return res;
+      const body = new Uint8Array(await res.arrayBuffer());
+      let at = 0;
+      const step = 4096;
+      const pause = 1500 / Math.ceil(body.length / step);
+      return new Response(
+        new ReadableStream({
+          async pull(c) {
+            if (at >= body.length) return c.close();
+            await new Promise((r) => setTimeout(r, pause));
+            c.enqueue(body.slice(at, at += step));
+          },
+        }),
+        { headers: { "content-length": String(body.length) } },
+      );
+    },
+  );
+  try {
+    const cmd = [
+      Deno.execPath(),
+      "run",
+      "-A",
+      `${Deno.cwd()}/mod.ts`,
+      "--oci-pull",
+      "--cache-dir",
+      reg.cacheDir,
+      `127.0.0.1:${proxy.addr.port}/p/m:v1`,
+    ];
+    // script(1) gives the CLI a terminal for its stderr.
+    const o = await new Deno.Command("script", {
+      args: ["-qec", cmd.map((a) => `'${a}'`).join(" "), "/dev/null"],
+      stdout: "piped",
+      stderr: "piped",
+    }).output();
+    const text = new TextDecoder().decode(o.stdout);
+    assert.equal(o.code, 0, text);
+    // Each update rewrites the line: carriage return, erase to the end of line, the text.
+    assert.ok(text.includes("\r\x1b[Kwasm-bpf: pulling "), JSON.stringify(text));
+    assert.match(text, /wasm-bpf: pulling 127\.0\.0\.1:\d+\/p\/m:v1: \d+ KiB \d+%/);
+  } finally {
+    controller.abort();
+    await proxy.finished;
+  }
+});
