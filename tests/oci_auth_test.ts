@@ -222,7 +222,9 @@ Deno.test({
       credentials: { username: "alice", password: "s3cret" },
     });
     assert.ok(
-      tokens.issued.some((t) => t.startsWith("alice") && t.includes('"pull","push"')),
+      tokens.issued.some((t) =>
+        t.startsWith("alice") && t.includes('"push"') && t.includes('"pull"')
+      ),
       tokens.issued.join("\n"),
     );
     // Anonymous pull through the token flow.

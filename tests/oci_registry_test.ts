@@ -219,6 +219,12 @@ Deno.test({ name: name("the CNCF wasm layout and an image index run"), ignore },
     ],
   }, INDEX);
   assert.equal((await runRef(`${reg.host}/cncf/m:index`, reg.cacheDir)).code, 3);
+  // And offline, through the cached index and its chosen entry.
+  const offline = await pullModule(parseReference(`${reg.host}/cncf/m:index`)!, {
+    cacheDir: reg.cacheDir,
+    pull: "never",
+  });
+  assert.deepEqual(offline.bytes, exitcode);
   // An image that is not wasm: refused, naming the media types found.
   await assert.rejects(
     runRef(`${reg.host}/cncf/m:image`, reg.cacheDir),
@@ -393,6 +399,16 @@ Deno.test(
       (await pullModule(ref, { cacheDir: reg.cacheDir, pull: "never" })).bytes,
       exitcode,
     );
+    // A cached module damaged on disk is not used: a miss offline, pulled again online.
+    const moduleFile = `${reg.cacheDir}/blobs/sha256/${(await digestOf(exitcode)).slice(7)}`;
+    Deno.writeFileSync(moduleFile, new Uint8Array(exitcode.length));
+    await assert.rejects(
+      pullModule(ref, { cacheDir: reg.cacheDir, pull: "never" }),
+      /not in the cache .* and --pull=never/,
+    );
+    const again = await pullModule(ref, { cacheDir: reg.cacheDir, pull: "missing" });
+    assert.deepEqual([again.bytes, again.cached], [exitcode, false]);
+    assert.deepEqual(Deno.readFileSync(moduleFile), exitcode);
   },
 );
 

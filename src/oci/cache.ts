@@ -16,6 +16,8 @@ export interface RefRecord {
   manifest: string;
   /** Digest of the module (its layer). */
   module: string;
+  /** When `manifest` is an index: the digest of the manifest chosen in it. */
+  image?: string;
   /** Digest of the cosign signature manifest verified with it, if any. */
   signature?: string;
   /** When it was resolved (ms since the epoch). */
@@ -122,7 +124,7 @@ export class Cache {
   async prune(): Promise<{ files: number; bytes: number }> {
     const keep = new Set<string>();
     for (const r of await this.listRefs()) {
-      for (const d of [r.manifest, r.module, r.signature]) if (d) keep.add(d);
+      for (const d of [r.manifest, r.module, r.image, r.signature]) if (d) keep.add(d);
       // A signature manifest's own blobs (its payload) are kept with it.
       if (r.signature) {
         const sig = await this.getBlob(r.signature);
@@ -132,12 +134,6 @@ export class Cache {
           }
         } catch { /* unreadable: its payload goes */ }
       }
-    }
-    // An index's chosen manifest is recorded as `manifest`; the index itself is kept through
-    // its digest in the record's reference when pulled by digest.
-    for (const r of await this.listRefs()) {
-      const at = r.reference.indexOf("@");
-      if (at >= 0) keep.add(r.reference.slice(at + 1));
     }
     let files = 0;
     let bytes = 0;

@@ -103,8 +103,9 @@ async function fromCache(
 ): Promise<PulledModule | undefined> {
   const record = await cache.getRef(ref);
   if (!record) return ref.digest && !key ? await fromCachedManifest(cache, ref.digest) : undefined;
-  const bytes = await cache.getBlob(record.module);
-  if (!bytes) return undefined;
+  // The record only points: the module must be the one the (hash-checked) manifest names.
+  const pulled = await fromCachedManifest(cache, record.manifest, record.image);
+  if (!pulled) return undefined;
   if (key) {
     const signature = record.signature && await cache.getBlob(record.signature);
     if (!signature) return undefined;
@@ -114,15 +115,25 @@ async function fromCache(
       return payload;
     }, what);
   }
-  return { bytes, digest: record.manifest, cached: true };
+  return pulled;
 }
 
-/** A digest not pulled as such may still be cached (pulled through a tag): its manifest and
- * module blobs are enough. */
-async function fromCachedManifest(cache: Cache, digest: string): Promise<PulledModule | undefined> {
-  const manifest = await cache.getBlob(digest);
-  if (!manifest) return undefined;
-  const doc = parseManifest(manifest, digest);
+/** The module of manifest `digest` from cached blobs alone (each re-hashed as it is read);
+ * for an index, through its entry `image`. Undefined when a blob is missing. */
+async function fromCachedManifest(
+  cache: Cache,
+  digest: string,
+  image?: string,
+): Promise<PulledModule | undefined> {
+  const top = await cache.getBlob(digest);
+  if (!top) return undefined;
+  let doc = parseManifest(top, digest);
+  if (doc.kind === "index") {
+    if (!image || !doc.index.manifests.some((m) => m.digest === image)) return undefined;
+    const chosen = await cache.getBlob(image);
+    if (!chosen) return undefined;
+    doc = parseManifest(chosen, image);
+  }
   if (doc.kind !== "manifest" || !hasWasmLayer(doc.manifest)) return undefined;
   const bytes = await cache.getBlob(wasmLayerOf(doc.manifest, digest).digest);
   return bytes && { bytes, digest, cached: true };
@@ -142,6 +153,7 @@ async function fromRegistry(
   toCache.push([digest, top.bytes]);
   const doc = parseManifest(top.bytes, what);
   let manifest: ImageManifest;
+  let image: string | undefined;
   if (doc.kind === "manifest") {
     manifest = doc.manifest;
   } else {
@@ -157,6 +169,7 @@ async function fromRegistry(
       if (subDoc.kind !== "manifest") continue; // nested indexes are not walked
       if (hasWasmLayer(subDoc.manifest)) {
         chosen = subDoc.manifest;
+        image = entry.digest;
         toCache.push([entry.digest, sub.bytes]);
         break;
       }
@@ -204,6 +217,6 @@ async function fromRegistry(
   toCache.push([layer.digest, bytes]);
   // Everything is verified: now the cache may change, blobs before the record naming them.
   for (const [d, b] of toCache) await cache.putBlob(d, b);
-  await cache.putRef(ref, { manifest: digest, module: layer.digest, signature });
+  await cache.putRef(ref, { manifest: digest, module: layer.digest, image, signature });
   return { bytes, digest, cached: false };
 }

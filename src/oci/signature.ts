@@ -36,9 +36,10 @@ function pemBody(pem: string, label: string, file: string): Uint8Array<ArrayBuff
     const found = pem.match(/-----BEGIN ([A-Z0-9 ]+)-----/)?.[1];
     throw new OciError(
       `${file}: expected a PEM "${label}"` + (found ? `, found "${found}"` : "") +
-        (found?.includes("ENCRYPTED")
-          ? " (encrypted keys are not supported: " +
-            "openssl pkcs8 -topk8 -nocrypt converts one)"
+        (found === "ENCRYPTED PRIVATE KEY"
+          ? " (encrypted keys are not read: openssl pkcs8 -nocrypt decrypts one)"
+          : found?.includes("ENCRYPTED")
+          ? " (cosign's encrypted keys are not read: use an openssl P-256 key in PKCS#8)"
           : ""),
     );
   }
