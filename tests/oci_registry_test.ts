@@ -11,6 +11,7 @@ import {
   digestOf,
   filesUnder,
   rawPushBlob,
+  rawPushImage,
   rawPushManifest,
   registryMissing,
   startRegistry,
@@ -21,6 +22,8 @@ const missing = registryMissing();
 const ignore = missing !== null;
 const name = (n: string) => `oci: ${n}${missing ? ` (skipped: needs ${missing})` : ""}`;
 const OCI_MANIFEST = "application/vnd.oci.image.manifest.v1+json";
+const WASM_CONFIG = "application/vnd.wasm.config.v1+json";
+const WASM_LAYER = "application/vnd.wasm.content.layer.v1+wasm";
 const enc = new TextEncoder();
 
 /** An environment whose XDG_CACHE_HOME is `dir`, keeping Deno's own cache where it is. */
@@ -119,25 +122,14 @@ Deno.test({
   ignore,
 }, async () => {
   await using reg = await startRegistry();
-  const config = await rawPushBlob(
+  const { digest } = await rawPushImage(
     reg.host,
     "ecli/m",
-    enc.encode("{}"),
-    "application/vnd.wasm.config.v1+json",
+    "latest",
+    [enc.encode("{}"), WASM_CONFIG],
+    [[exitcode, WASM_LAYER]],
+    { "org.opencontainers.image.title": "exitcode.wasm" },
   );
-  const layer = await rawPushBlob(
-    reg.host,
-    "ecli/m",
-    exitcode,
-    "application/vnd.wasm.content.layer.v1+wasm",
-  );
-  const digest = await rawPushManifest(reg.host, "ecli/m", "latest", {
-    schemaVersion: 2,
-    mediaType: OCI_MANIFEST,
-    config,
-    layers: [layer],
-    annotations: { "org.opencontainers.image.title": "exitcode.wasm" },
-  }, OCI_MANIFEST);
   for (
     const ref of [
       `${reg.host}/ecli/m:latest`,
@@ -150,54 +142,31 @@ Deno.test({
     assert.equal(new TextDecoder().decode(out.stdout), "ending with exit3\n");
   }
   // The published variant with an empty config blob is accepted too.
-  const empty = await rawPushBlob(
-    reg.host,
-    "ecli/e",
-    new Uint8Array(),
-    "application/vnd.wasm.config.v1+json",
-  );
-  const layer2 = await rawPushBlob(
-    reg.host,
-    "ecli/e",
+  await rawPushImage(reg.host, "ecli/e", "latest", [new Uint8Array(), WASM_CONFIG], [[
     exitcode,
-    "application/vnd.wasm.content.layer.v1+wasm",
-  );
-  await rawPushManifest(reg.host, "ecli/e", "latest", {
-    schemaVersion: 2,
-    mediaType: OCI_MANIFEST,
-    config: empty,
-    layers: [layer2],
-  }, OCI_MANIFEST);
+    WASM_LAYER,
+  ]]);
   assert.equal((await runRef(`${reg.host}/ecli/e:latest`, reg.cacheDir)).code, 3);
 });
 
 Deno.test({ name: name("the CNCF wasm layout and an image index run"), ignore }, async () => {
   await using reg = await startRegistry();
-  const config = await rawPushBlob(
+  const { digest: wasmDigest, manifest: wasm } = await rawPushImage(
     reg.host,
     "cncf/m",
-    enc.encode("{}"),
-    "application/vnd.wasm.config.v0+json",
+    "wasm",
+    [enc.encode("{}"), "application/vnd.wasm.config.v0+json"],
+    [[exitcode, "application/wasm"]],
   );
-  const layer = await rawPushBlob(reg.host, "cncf/m", exitcode, "application/wasm");
-  const wasm = { schemaVersion: 2, mediaType: OCI_MANIFEST, config, layers: [layer] };
-  const wasmDigest = await rawPushManifest(reg.host, "cncf/m", "wasm", wasm, OCI_MANIFEST);
   assert.equal((await runRef(`${reg.host}/cncf/m:wasm`, reg.cacheDir)).code, 3);
   // An index whose first entry is an ordinary image: the wasm one is picked.
-  const imgConfig = await rawPushBlob(
+  const { digest: imageDigest, manifest: image } = await rawPushImage(
     reg.host,
     "cncf/m",
-    enc.encode("{}"),
-    "application/vnd.oci.image.config.v1+json",
+    "image",
+    [enc.encode("{}"), "application/vnd.oci.image.config.v1+json"],
+    [[enc.encode("not a tar"), "application/vnd.oci.image.layer.v1.tar+gzip"]],
   );
-  const tar = await rawPushBlob(
-    reg.host,
-    "cncf/m",
-    enc.encode("not a tar"),
-    "application/vnd.oci.image.layer.v1.tar+gzip",
-  );
-  const image = { schemaVersion: 2, mediaType: OCI_MANIFEST, config: imgConfig, layers: [tar] };
-  const imageDigest = await rawPushManifest(reg.host, "cncf/m", "image", image, OCI_MANIFEST);
   const size = (m: unknown) => enc.encode(JSON.stringify(m)).length;
   const INDEX = "application/vnd.oci.image.index.v1+json";
   await rawPushManifest(reg.host, "cncf/m", "index", {

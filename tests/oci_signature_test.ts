@@ -36,6 +36,11 @@ function keyPair(dir: string, stem: string): { key: string; pub: string } {
   return { key, pub };
 }
 
+/** Runs `ref` (api/exitcode.wasm: "exit3" makes it exit 3) with a cache and flags. */
+function runRef(cacheDir: string, flags: string[], ref: string) {
+  return runCli(["--cache-dir", cacheDir, ...flags, ref, "exit3"]);
+}
+
 async function manifestJson(host: string, repo: string, tag: string) {
   const res = await fetch(`http://${host}/v2/${repo}/manifests/${tag}`, {
     headers: { accept: OCI_MANIFEST },
@@ -54,14 +59,7 @@ Deno.test(
       const ref = `${reg.host}/s/m:v1`;
       const digest = await pushModule(exitcode, "exitcode.wasm", parseReference(ref)!, {});
       // Missing: nothing signed yet, nothing cached.
-      const unsigned = await runCli([
-        "--cache-dir",
-        reg.cacheDir,
-        "--verify-key",
-        good.pub,
-        ref,
-        "exit3",
-      ]);
+      const unsigned = await runRef(reg.cacheDir, ["--verify-key", good.pub], ref);
       assert.equal(unsigned.code, 1, describeRun(unsigned));
       assert.match(
         unsigned.stderr,
@@ -75,35 +73,16 @@ Deno.test(
         signed.stdout,
         new RegExp(`signed ${digest} as \\S+/s/m:sha256-${digest.slice(7)}\\.sig`),
       );
-      const ok = await runCli([
-        "--cache-dir",
-        reg.cacheDir,
-        "--verify-key",
-        good.pub,
-        ref,
-        "exit3",
-      ]);
+      const ok = await runRef(reg.cacheDir, ["--verify-key", good.pub], ref);
       assert.equal(ok.code, 3, describeRun(ok));
       // Offline: the signature is checked again from the cache alone.
-      const offline = await runCli([
-        "--cache-dir",
-        reg.cacheDir,
-        "--pull=never",
-        "--verify-key",
-        good.pub,
-        ref,
-        "exit3",
-      ]);
+      const offline = await runRef(reg.cacheDir, ["--pull=never", "--verify-key", good.pub], ref);
       assert.equal(offline.code, 3, describeRun(offline));
-      const offlineWrong = await runCli([
-        "--cache-dir",
+      const offlineWrong = await runRef(
         reg.cacheDir,
-        "--pull=never",
-        "--verify-key",
-        other.pub,
+        ["--pull=never", "--verify-key", other.pub],
         ref,
-        "exit3",
-      ]);
+      );
       assert.equal(offlineWrong.code, 1, describeRun(offlineWrong));
       assert.match(
         offlineWrong.stderr,
@@ -111,20 +90,20 @@ Deno.test(
       );
       // The wrong key, online.
       const fresh = `${reg.cacheDir}-2`;
-      const wrong = await runCli(["--cache-dir", fresh, "--verify-key", other.pub, ref, "exit3"]);
+      const wrong = await runRef(fresh, ["--verify-key", other.pub], ref);
       assert.equal(wrong.code, 1, describeRun(wrong));
       assert.match(wrong.stderr, /bad signature: the signature does not verify with this key/);
       assert.deepEqual(filesUnder(fresh), []);
       // Tampered: the tag now names another manifest (another annotation), which nobody signed.
       await pushModule(exitcode, "exitcode.wasm", parseReference(ref)!, { evil: "1" });
-      const tampered = await runCli(["--cache-dir", fresh, "--verify-key", good.pub, ref, "exit3"]);
+      const tampered = await runRef(fresh, ["--verify-key", good.pub], ref);
       assert.equal(tampered.code, 1, describeRun(tampered));
       assert.match(tampered.stderr, /no signature: /);
       // Replayed: the old manifest's valid signature copied to the new digest's signature tag.
       const newDigest = (await pullModule(parseReference(ref)!, { cacheDir: `${fresh}-x` })).digest;
       const sig = await manifestJson(reg.host, "s/m", `sha256-${digest.slice(7)}.sig`);
       await rawPushManifest(reg.host, "s/m", `sha256-${newDigest.slice(7)}.sig`, sig, OCI_MANIFEST);
-      const replayed = await runCli(["--cache-dir", fresh, "--verify-key", good.pub, ref, "exit3"]);
+      const replayed = await runRef(fresh, ["--verify-key", good.pub], ref);
       assert.equal(replayed.code, 1, describeRun(replayed));
       assert.match(
         replayed.stderr,

@@ -17,7 +17,7 @@ import {
 } from "./media.ts";
 import { progressLine } from "./progress.ts";
 import { formatReference, OciError, type Reference } from "./reference.ts";
-import { importPublicKey, signatureTag, verifySignature } from "./signature.ts";
+import { importKey, signatureTag, verifySignature } from "./signature.ts";
 
 /** When to ask the registry: `missing` (only if not cached), `always`, or `never` (cache
  * only). */
@@ -91,7 +91,7 @@ async function readPublicKey(path: string): Promise<CryptoKey> {
   } catch (e) {
     throw new OciError(`--verify-key ${path}: ${(e as Error).message}`, { cause: e });
   }
-  return await importPublicKey(pem, path);
+  return await importKey(pem, path, "public");
 }
 
 /** The cached module, verified from cached blobs when a key is given; undefined on a miss. */

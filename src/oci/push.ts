@@ -10,7 +10,7 @@ import {
   WASM_LAYER,
 } from "./media.ts";
 import { formatReference, OciError, type Reference } from "./reference.ts";
-import { importPrivateKey, makeSignature, signatureTag } from "./signature.ts";
+import { importKey, makeSignature, signatureTag } from "./signature.ts";
 
 /**
  * Pushes `module` to `ref`: config `{}` (`application/vnd.wasm.config.v1+json`), one layer
@@ -58,7 +58,7 @@ export async function signReference(
   } catch (e) {
     throw new OciError(`--key ${keyFile}: ${(e as Error).message}`, { cause: e });
   }
-  const key = await importPrivateKey(pem, keyFile);
+  const key = await importKey(pem, keyFile, "private");
   const client = new RegistryClient(ref.registry, options);
   const digest = ref.digest ??
     await sha256Digest((await client.getManifest(ref.repository, ref.tag!)).bytes);

@@ -46,40 +46,26 @@ function pemBody(pem: string, label: string, file: string): Uint8Array<ArrayBuff
   return Uint8Array.from(atob(m[1].replace(/\s+/g, "")), (c) => c.charCodeAt(0));
 }
 
-/** Imports an ECDSA P-256 public key from PEM (`PUBLIC KEY`, SPKI, as cosign writes it). */
-export async function importPublicKey(pem: string, file: string): Promise<CryptoKey> {
+/**
+ * Imports an ECDSA P-256 key from PEM: a public key as `PUBLIC KEY` (SPKI, as cosign and
+ * `openssl pkey -pubout` write it), a private key as `PRIVATE KEY` (unencrypted PKCS#8, as
+ * `openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256` writes it).
+ */
+export async function importKey(
+  pem: string,
+  file: string,
+  kind: "public" | "private",
+): Promise<CryptoKey> {
+  const [format, label, usage] = kind === "public"
+    ? ["spki", "PUBLIC KEY", "verify"] as const
+    : ["pkcs8", "PRIVATE KEY", "sign"] as const;
   try {
-    return await crypto.subtle.importKey(
-      "spki",
-      pemBody(pem, "PUBLIC KEY", file),
-      ALGORITHM,
-      false,
-      [
-        "verify",
-      ],
-    );
+    return await crypto.subtle.importKey(format, pemBody(pem, label, file), ALGORITHM, false, [
+      usage,
+    ]);
   } catch (e) {
     if (e instanceof OciError) throw e;
-    throw new OciError(`${file}: not an ECDSA P-256 public key: ${(e as Error).message}`);
-  }
-}
-
-/** Imports an ECDSA P-256 private key from PEM (`PRIVATE KEY`, unencrypted PKCS#8, as
- * `openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256` writes it). */
-export async function importPrivateKey(pem: string, file: string): Promise<CryptoKey> {
-  try {
-    return await crypto.subtle.importKey(
-      "pkcs8",
-      pemBody(pem, "PRIVATE KEY", file),
-      ALGORITHM,
-      false,
-      [
-        "sign",
-      ],
-    );
-  } catch (e) {
-    if (e instanceof OciError) throw e;
-    throw new OciError(`${file}: not an ECDSA P-256 private key: ${(e as Error).message}`);
+    throw new OciError(`${file}: not an ECDSA P-256 ${kind} key: ${(e as Error).message}`);
   }
 }
 

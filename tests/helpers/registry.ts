@@ -82,6 +82,27 @@ export async function rawPushManifest(
   return await digestOf(bytes);
 }
 
+/** Pushes an image manifest (OCI media type) with plain HTTP calls: a config blob and layers,
+ * each given as bytes and media type. Returns the manifest and its digest. */
+export async function rawPushImage(
+  host: string,
+  repo: string,
+  tag: string,
+  config: [Uint8Array<ArrayBuffer>, string],
+  layers: [Uint8Array<ArrayBuffer>, string][],
+  annotations?: Record<string, string>,
+): Promise<{ digest: string; manifest: Record<string, unknown> }> {
+  const mediaType = "application/vnd.oci.image.manifest.v1+json";
+  const manifest = {
+    schemaVersion: 2,
+    mediaType,
+    config: await rawPushBlob(host, repo, ...config),
+    layers: await Promise.all(layers.map((l) => rawPushBlob(host, repo, ...l))),
+    ...(annotations ? { annotations } : {}),
+  };
+  return { digest: await rawPushManifest(host, repo, tag, manifest, mediaType), manifest };
+}
+
 /** The file in the registry's storage that holds blob `digest`. */
 export function blobFile(storage: string, digest: string): string {
   const hex = digest.slice("sha256:".length);
