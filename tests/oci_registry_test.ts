@@ -598,3 +598,26 @@ Deno.test({ name: name("a slow pull shows a progress line on a terminal"), ignor
     await proxy.finished;
   }
 });
+
+Deno.test("oci: usage errors of the registry flags and subcommands exit 2", async () => {
+  for (
+    const [args, message] of [
+      [["--oci-pull"], /--oci-pull takes 1 argument/],
+      [["--oci-pull", "NOPE"], /oci:\/\/NOPE: not a registry reference/],
+      [["--oci-sign", "r.io/a/b:v1"], /--oci-sign needs --key KEY\.pem/],
+      [["--oci-cache", "wipe"], /--oci-cache takes ls, rm REF\.\.\. or prune/],
+      [
+        ["--oci-push", "a.wasm", "r.io/a/b", "--registry-user", "u"],
+        /needs --registry-password-stdin/,
+      ],
+      [
+        ["--pull=sometimes", "r.io/a/b:v1"],
+        /--pull takes missing, always or never, got "sometimes"/,
+      ],
+    ] as [string[], RegExp][]
+  ) {
+    const r = await runCli(args);
+    assert.equal(r.code, 2, describeRun(r));
+    assert.match(r.stderr, message);
+  }
+});

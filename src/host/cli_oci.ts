@@ -129,8 +129,11 @@ function parseArgs(argv: readonly string[]): Parsed {
 
 function referenceOf(text: string | undefined, command: string): Reference {
   if (!text) throw new Usage(`${command} needs a reference (REGISTRY/REPO[:TAG][@sha256:...])`);
-  const ref = parseReference(text.startsWith("oci://") ? text : `oci://${text}`);
-  return ref!;
+  try {
+    return parseReference(text.startsWith("oci://") ? text : `oci://${text}`)!;
+  } catch (e) {
+    throw new Usage((e as Error).message);
+  }
 }
 
 async function credentialsOf(p: Parsed): Promise<Credentials | undefined> {
