@@ -72,6 +72,8 @@ Deno.test("oci: references parse; a path or an existing file is never one", () =
       assert.equal(registryReferenceOf("r.io/a/b:v1"), undefined);
       assert.equal(registryReferenceOf("r.io/a/b:v2")?.tag, "v2");
       assert.equal(registryReferenceOf("oci://r.io/a/b:v1")?.tag, "v1");
+      assert.equal(registryReferenceOf(new URL("oci://r.io/a/b:v3"))?.tag, "v3");
+      assert.equal(registryReferenceOf(new URL(`file://${dir}/r.io/a/b:v2`)), undefined);
     } finally {
       Deno.chdir(cwd);
     }

@@ -91,7 +91,8 @@ async function fetchModule(url: URL): Promise<Uint8Array<ArrayBuffer>> {
 /** The registry reference `spec` names, if it is one: `oci://...`, or a string that parses as
  * REGISTRY/REPO[:TAG][@DIGEST] and names no existing file (a file always wins). */
 export function registryReferenceOf(spec: string | URL): Reference | undefined {
-  if (typeof spec !== "string" || isRemoteModule(spec)) return undefined;
+  if (spec instanceof URL) return spec.protocol === "oci:" ? parseReference(spec.href) : undefined;
+  if (isRemoteModule(spec)) return undefined;
   if (spec.startsWith(OCI_SCHEME)) return parseReference(spec);
   const ref = parseReference(spec);
   if (!ref) return undefined;
