@@ -3,7 +3,8 @@
  * or from a script.
  *
  * As a program, this module is the `wasm-bpf` CLI:
- * `deno run --allow-ffi --allow-read --allow-write --allow-env=LIBBPF_PATH --allow-net mod.ts
+ * `deno run --allow-ffi --allow-read --allow-write
+ * --allow-env=LIBBPF_PATH,HOME,XDG_CACHE_HOME,DOCKER_CONFIG --allow-net mod.ts
  * <module.wasm> [guest args...]` (as root).
  *
  * @example Count exec events per command name for 5 seconds
@@ -35,6 +36,8 @@ export { WasmBpfCommand } from "./src/api/command.ts";
 export type {
   LogRecord,
   ModuleSource,
+  PullPolicy,
+  RegistryOptions,
   StdioMode,
   WasmBpfChild,
   WasmBpfCommandOptions,

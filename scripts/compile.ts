@@ -11,13 +11,14 @@
 import { parseArgs } from "node:util";
 
 /** Exactly what the binary needs: FFI for libbpf and libc; reading modules, /proc/self/status
- * and preopened directories; writing into preopened directories and --log-file; LIBBPF_PATH;
- * the network for http(s): module URLs. */
+ * and preopened directories; writing into preopened directories, --log-file and the registry
+ * cache; LIBBPF_PATH, and HOME/XDG_CACHE_HOME/DOCKER_CONFIG for the cache and registry
+ * credentials; the network for http(s): module URLs and registries. */
 export const COMPILE_PERMISSIONS = [
   "--allow-ffi",
   "--allow-read",
   "--allow-write",
-  "--allow-env=LIBBPF_PATH",
+  "--allow-env=LIBBPF_PATH,HOME,XDG_CACHE_HOME,DOCKER_CONFIG",
   "--allow-net",
 ];
 

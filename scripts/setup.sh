@@ -9,6 +9,7 @@ APT_PACKAGES=(
   libbpf1 libbpf-dev bpftool libbpf-tools              # the host's libbpf, tests, native runqlat
   clang lld llvm wasi-libc libclang-rt-dev-wasm32       # building BPF objects and wasm guests
   iproute2 iputils-ping strace                          # network examples' tests; the WASI fallback test
+  docker-registry apache2-utils                         # a local OCI registry (deno task registry, tests); htpasswd
 )
 
 if [ "$(id -u)" != 0 ]; then
@@ -25,6 +26,12 @@ if [ ${#missing[@]} -gt 0 ]; then
   export DEBIAN_FRONTEND=noninteractive
   apt-get update -qq
   apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+
+# The package enables a system registry on :5000 (with an htpasswd path that is a directory);
+# `deno task registry` runs its own there instead, as the user who needs it.
+if command -v systemctl >/dev/null && systemctl is-enabled docker-registry >/dev/null 2>&1; then
+  systemctl disable --now docker-registry >/dev/null 2>&1 || true
 fi
 
 if ! command -v deno >/dev/null || [ "$(deno --version | head -1 | cut -d' ' -f2)" != "$DENO_VERSION" ]; then

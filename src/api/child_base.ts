@@ -5,6 +5,7 @@ import type { GuestPolicy } from "../host/policy.ts";
 import { collect } from "./streams.ts";
 import type {
   LogRecord,
+  RegistryOptions,
   StdioMode,
   WasmBpfChild,
   WasmBpfCommandOptions,
@@ -30,6 +31,7 @@ export interface ResolvedOptions {
   /** Imports `hostImportsModule` (once) and returns its imports object. */
   loadHostImportsModule(): Promise<HostImports>;
   policy?: GuestPolicy;
+  registry?: RegistryOptions;
 }
 
 function preopenOf(
@@ -70,6 +72,7 @@ export function resolveOptions(
       return loaded;
     },
     policy: o.policy,
+    registry: o.registry,
   };
 }
 

@@ -6,7 +6,7 @@
 import { borrowLibbpfLogger, getLibbpf } from "../libbpf_ffi.ts";
 import type { HostLog } from "../host/context.ts";
 import { compileGuest, GuestModuleError } from "../host/guest_module.ts";
-import { readModuleBytes } from "../host/module_source.ts";
+import { readModuleOrReference } from "../host/module_source.ts";
 import { missingBpfPrivilege } from "../host/privileges.ts";
 import { runGuest } from "../host/run.ts";
 import { stdinSource, stdioSink } from "../host/stdio.ts";
@@ -96,7 +96,11 @@ export class InlineChild extends ChildBase {
     } else {
       const bytes = source instanceof Uint8Array
         ? new Uint8Array(source)
-        : await readModuleBytes(source);
+        : await readModuleOrReference(source, {
+          ...opts.registry,
+          progress: opts.stderr === "inherit",
+          warn: (message) => log.error(`warning: ${message}`),
+        });
       module = await compileGuest(bytes, opts.policy);
     }
     if (WebAssembly.Module.imports(module).some((i) => i.module === WASM_BPF_MODULE)) {

@@ -8,7 +8,8 @@
 import { ChildBase, type ResolvedOptions } from "./child_base.ts";
 import { policyToFlags } from "./policy_flags.ts";
 import type { LogRecord, ModuleSource, WasmBpfStatus } from "./types.ts";
-import { isRemoteModule } from "../host/module_source.ts";
+import { isRemoteModule, registryReferenceOf } from "../host/module_source.ts";
+import { registryToFlags } from "./registry_flags.ts";
 import { cString, getLibc } from "../libc_ffi.ts";
 
 /** After kill(), how long the child gets to exit by itself before SIGKILL. */
@@ -27,7 +28,8 @@ function childPermissions(remote: boolean): string[] {
     "--allow-ffi",
     "--allow-read",
     "--allow-write",
-    "--allow-env=LIBBPF_PATH",
+    // The cache directory and registry credentials (src/oci) are found through these.
+    "--allow-env=LIBBPF_PATH,HOME,XDG_CACHE_HOME,DOCKER_CONFIG",
     ...(remote ? ["--allow-net"] : []),
   ];
 }
@@ -71,7 +73,7 @@ export class ProcessChild extends ChildBase {
     } else {
       modulePath = String(source);
     }
-    const remote = isRemoteModule(modulePath) ||
+    const remote = isRemoteModule(modulePath) || registryReferenceOf(modulePath) !== undefined ||
       (opts.hostImportsModule !== undefined && isRemoteModule(opts.hostImportsModule));
 
     let logFifo: string | undefined;
@@ -93,6 +95,7 @@ export class ProcessChild extends ChildBase {
       ...(opts.hostImportsModule ? ["--host-imports", String(opts.hostImportsModule)] : []),
       ...(logFifo ? ["--log-file", logFifo] : []),
       ...policyToFlags(opts.policy),
+      ...registryToFlags(opts.registry),
       "--",
       modulePath,
       ...opts.args,

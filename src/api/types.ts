@@ -2,8 +2,11 @@
 
 import type { HostImports } from "../host/run.ts";
 import type { GuestPolicy } from "../host/policy.ts";
+import type { RegistryOptions } from "../oci/mod.ts";
+export type { PullPolicy, RegistryOptions } from "../oci/mod.ts";
 
-/** Where a guest module comes from: a path, a `file:`/`http(s):` URL, its bytes, or (in-thread
+/** Where a guest module comes from: a path, a `file:`/`http(s):` URL, a registry reference
+ * (`REGISTRY/REPO:TAG`, `REGISTRY/REPO@sha256:...`, `oci://...`), its bytes, or (in-thread
  * runs only) a compiled module. */
 export type ModuleSource = string | URL | Uint8Array | WebAssembly.Module;
 
@@ -74,6 +77,8 @@ export interface WasmBpfCommandOptions {
   isolation?: "process" | "inline";
   /** What the guest may do (program types, attach targets, map writes, objects, memory). */
   policy?: GuestPolicy;
+  /** For a module named by a registry reference: pull policy, signature key, cache. */
+  registry?: RegistryOptions;
 }
 
 /** How a guest run ended, as `Deno.CommandStatus`. */

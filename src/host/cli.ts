@@ -16,10 +16,18 @@ import type { LogRecord } from "../api/types.ts";
 import { DEFAULT_CALLBACK_EXPORT, DEFAULT_WRAPPER_MODULE } from "./imports/mod.ts";
 import { GuestModuleError } from "./guest_module.ts";
 import { applyPolicyFlag, type MutablePolicy, POLICY_FLAGS, POLICY_USAGE } from "./policy.ts";
+import {
+  applyRegistryFlag,
+  isRegistryCommand,
+  REGISTRY_FLAGS,
+  REGISTRY_USAGE,
+  registryCommand,
+} from "./cli_oci.ts";
+import type { RegistryOptions } from "../api/types.ts";
 
 export const USAGE = `wasm-bpf ${VERSION}: run eBPF programs packaged as WebAssembly modules.
 
-USAGE: wasm-bpf [options] <module.wasm | https://.../module.wasm> [guest args...]
+USAGE: wasm-bpf [options] <module.wasm | https://.../module.wasm | REGISTRY/REPO:TAG> [guest args...]
 
 Everything after the module path is passed to the guest unchanged.
 
@@ -43,6 +51,7 @@ OPTIONS:
       --log-file PATH               Write host and libbpf messages to PATH as
                                     NDJSON ({source, level, message}), not stderr
 ${POLICY_USAGE}
+${REGISTRY_USAGE}
 EXAMPLES:
   sudo wasm-bpf runqlat.wasm 1 10    # run-queue latency: 1 s summaries, 10 times
   sudo wasm-bpf runqlat.wasm -h      # the guest's own help
@@ -50,6 +59,7 @@ EXAMPLES:
   sudo wasm-bpf --dir /tmp:/data --env LANG=C guest.wasm
   sudo wasm-bpf --attach-dir /sys/fs/cgroup/unified/app:/cgroup cgroup_skb.wasm /cgroup
   sudo wasm-bpf https://example.com/guests/execve.wasm
+  sudo wasm-bpf localhost:5000/examples/runqlat:latest 1 3
 
 EXIT STATUS:
   the guest's exit code; 1 host error; 2 usage error; 130 Ctrl-C; 143 SIGTERM
@@ -63,6 +73,8 @@ export interface CliOptions {
   preopens: { guestPath: string; hostPath: string; attachOnly?: boolean }[];
   /** What the guest may do (policy.ts); empty: everything. */
   policy: MutablePolicy;
+  /** How a registry reference is fetched (cli_oci.ts). */
+  registry: { -readonly [K in keyof RegistryOptions]: RegistryOptions[K] };
   hostImportsModule?: string;
   logFile?: string;
   modulePath: string;
@@ -86,6 +98,7 @@ export function parseCli(argv: string[]): ParsedCli {
     env: {},
     preopens: [],
     policy: {},
+    registry: {},
   };
   let i = 0;
   const valueOf = (flag: string, inline: string | undefined): string => {
@@ -149,6 +162,11 @@ export function parseCli(argv: string[]): ParsedCli {
         break;
       }
       default: {
+        if (REGISTRY_FLAGS.has(flag)) {
+          const error = applyRegistryFlag(options.registry, flag, valueOf(flag, inline));
+          if (error) throw new UsageError(error);
+          break;
+        }
         if (!POLICY_FLAGS.has(flag)) throw new UsageError(`unknown option ${arg}`);
         const error = applyPolicyFlag(options.policy, flag, valueOf(flag, inline));
         if (error) throw new UsageError(error);
@@ -195,6 +213,7 @@ const O_RDONLY_DIRECTORY_CLOEXEC = 0o2200000;
 
 /** Runs the CLI; resolves to the exit status. */
 export async function main(argv: string[]): Promise<number> {
+  if (isRegistryCommand(argv)) return await registryCommand(argv);
   let parsed: ParsedCli;
   try {
     parsed = parseCli(argv);
@@ -240,6 +259,7 @@ export async function main(argv: string[]): Promise<number> {
       hostImportsModule: opts.hostImportsModule &&
         new URL(opts.hostImportsModule, `file://${Deno.cwd()}/`),
       policy: opts.policy,
+      registry: opts.registry,
     }, { stdin: "inherit", stdout: "inherit", stderr: "inherit" }),
     { catchSignals: true },
   );

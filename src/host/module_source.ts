@@ -6,6 +6,15 @@
 import { constants, promises as fs, type Stats } from "node:fs";
 import { concatBytes } from "../bytes.ts";
 import { checkModuleSize, GuestModuleError, MAX_MODULE_BYTES } from "./guest_module.ts";
+import {
+  formatReference,
+  OCI_SCHEME,
+  OciError,
+  parseReference,
+  pullModule,
+  type PullOptions,
+  type Reference,
+} from "../oci/mod.ts";
 
 // (Deno opens every file close-on-exec.)
 const { O_RDONLY, O_NONBLOCK } = constants;
@@ -134,4 +143,40 @@ async function fetchModule(url: URL): Promise<Uint8Array<ArrayBuffer>> {
     chunks.push(value);
   }
   return concatBytes(chunks);
+}
+
+/** The registry reference `spec` names, if it is one: `oci://...`, or a string that parses as
+ * REGISTRY/REPO[:TAG][@DIGEST] and names no existing file (a file always wins). */
+export function registryReferenceOf(spec: string | URL): Reference | undefined {
+  if (spec instanceof URL) return spec.protocol === "oci:" ? parseReference(spec.href) : undefined;
+  if (isRemoteModule(spec)) return undefined;
+  if (spec.startsWith(OCI_SCHEME)) return parseReference(spec);
+  const ref = parseReference(spec);
+  if (!ref) return undefined;
+  try {
+    Deno.statSync(spec);
+    return undefined;
+  } catch (e) {
+    return e instanceof Deno.errors.NotFound ? ref : undefined;
+  }
+}
+
+/** Module bytes from a registry reference (through src/oci: cache, digests, signature), or
+ * else from a path or URL as {@link readModuleBytes} reads them. */
+export async function readModuleOrReference(
+  spec: string | URL,
+  registry: PullOptions = {},
+): Promise<Uint8Array<ArrayBuffer>> {
+  let ref: Reference | undefined;
+  try {
+    ref = registryReferenceOf(spec);
+    if (!ref) return await readModuleBytes(spec);
+    return (await pullModule(ref, registry)).bytes;
+  } catch (e) {
+    if (!(e instanceof OciError)) throw e;
+    // The CLI prefixes the module's name already.
+    const prefix = ref ? `${formatReference(ref)}: ` : "";
+    const message = e.message.startsWith(prefix) ? e.message.slice(prefix.length) : e.message;
+    throw new GuestModuleError(message, { cause: e });
+  }
 }
