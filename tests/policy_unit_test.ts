@@ -12,7 +12,8 @@ import { capGuest, MemoryLimitError } from "../src/host/memory_limit.ts";
 import { name, section, uleb, wasmModule } from "../src/host/wasm_binary.ts";
 import { readLayout } from "../src/host/wasm_layout.ts";
 import { policyToFlags } from "../src/api/policy_flags.ts";
-import { compileGuest, GuestModuleError, MAX_MODULE_BYTES } from "../src/host/guest_module.ts";
+import { compileGuest, GuestModuleError } from "../src/host/guest_module.ts";
+import { MAX_MODULE_BYTES } from "../src/module_limit.ts";
 import { parseCli, UsageError } from "../src/host/cli.ts";
 
 /** A module with one memory (limits as given) and an exported _start. */

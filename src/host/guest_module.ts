@@ -23,6 +23,7 @@ import {
   readLayout,
 } from "./wasm_layout.ts";
 import { DEFAULT_MAX_MEMORY_MIB } from "./policy.ts";
+import { MAX_MODULE_BYTES } from "../module_limit.ts";
 
 export const WASI_MODULE = "wasi_snapshot_preview1";
 
@@ -34,10 +35,6 @@ export class GuestModuleError extends Error {
     this.name = "GuestModuleError";
   }
 }
-
-/** The largest module file we compile: 64 MiB, far above any real guest (most are under
- * 1 MiB), and small enough that compiling it cannot take the host down. */
-export const MAX_MODULE_BYTES = 64 * 1024 * 1024;
 
 /** Throws a GuestModuleError when a module of `size` bytes is over `limit` (by default
  * {@link MAX_MODULE_BYTES}); call it on the file's size before reading the file, and on the

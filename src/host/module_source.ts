@@ -5,7 +5,8 @@
 
 import { constants, promises as fs, type Stats } from "node:fs";
 import { concatBytes } from "../bytes.ts";
-import { checkModuleSize, GuestModuleError, MAX_MODULE_BYTES } from "./guest_module.ts";
+import { checkModuleSize, GuestModuleError } from "./guest_module.ts";
+import { MAX_MODULE_BYTES } from "../module_limit.ts";
 import {
   formatReference,
   OCI_SCHEME,

@@ -4,7 +4,7 @@
  * every digest, and only then cache: a failure leaves the cache as it was.
  */
 
-import { MAX_MODULE_BYTES } from "../host/guest_module.ts";
+import { MAX_MODULE_BYTES } from "../module_limit.ts";
 import { Cache } from "./cache.ts";
 import { type ClientOptions, RegistryClient, RegistryUnreachableError } from "./client.ts";
 import { sha256Digest } from "./digest.ts";

@@ -110,7 +110,12 @@ export function makeMapOperate(
 class HostCopy {
   static readonly SIZE = 8;
   readonly bytes = new Uint8Array(HostCopy.SIZE);
-  readonly address = BigInt(Deno.UnsafePointer.value(Deno.UnsafePointer.of(this.bytes)));
+  #address?: bigint;
+  /** Taken at first use: importing this module must not need the FFI permission (the
+   * registry tools import the OCI client, which shares the module limit with the runtime). */
+  get address(): bigint {
+    return this.#address ??= BigInt(Deno.UnsafePointer.value(Deno.UnsafePointer.of(this.bytes)));
+  }
 }
 const KEY_COPY = new HostCopy();
 const VALUE_COPY = new HostCopy();
