@@ -144,7 +144,10 @@ if (import.meta.main) {
       console.log(`registry: pushed ${ref} (${digest})`);
     }
   }
-  console.log(`registry: try  sudo wasm-bpf ${local}/examples/runqlat:latest 1 3   (Ctrl-C stops)`);
+  console.log(
+    `registry: try  deno task run ${local}/examples/runqlat:latest 1 3  ` +
+      `(or ./wasm-bpf … once built by deno task compile; Ctrl-C stops)`,
+  );
   const stop = () => registry[Symbol.asyncDispose]();
   Deno.addSignalListener("SIGINT", stop);
   Deno.addSignalListener("SIGTERM", stop);
