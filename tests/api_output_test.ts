@@ -5,7 +5,10 @@
 // hanging the guest. Guests: tests/guests/api/output.c, tests/guests/blocking/blocking.c.
 import assert from "node:assert/strict";
 import { WasmBpfCommand } from "../mod.ts";
-import { PIPED_OUTPUT_BOUND, pipedSink } from "../src/api/streams.ts";
+import { nullSink, nullSource, PIPED_OUTPUT_BOUND, pipedSink } from "../src/api/streams.ts";
+import * as abi from "../src/wasi/abi.ts";
+import { WasiPreview1 } from "../src/wasi/mod.ts";
+import { FakeGate } from "./helpers/wasi.ts";
 import { guest, kernelTest } from "./helpers/kernel.ts";
 
 const output = guest("api/output.wasm");
@@ -182,6 +185,48 @@ Deno.test("pipedSink: backlog, room, and drained on read and on cancel", async (
   assert.equal(sink.room!(), "closed");
   sink.write(new Uint8Array(1)); // the host's own lines: dropped, no throw
   piped.close();
+});
+
+Deno.test("fd_write to a full piped sink: waits for a read, EINTR on a stop, EAGAIN if NONBLOCK, EPIPE once cancelled", async () => {
+  const piped = pipedSink(100);
+  const gate = new FakeGate();
+  const wasi = new WasiPreview1({
+    args: ["t"],
+    stdin: nullSource,
+    stdout: piped.sink,
+    stderr: nullSink,
+    gate,
+  });
+  const memory = new WebAssembly.Memory({ initial: 1 });
+  wasi.bindMemory(memory);
+  new Uint32Array(memory.buffer).set([16, 80]); // the iovec at 0: 80 bytes at 16
+  // deno-lint-ignore no-explicit-any
+  const fdWrite = wasi.functions.fd_write as (...a: number[]) => any;
+  const reader = piped.readable.getReader();
+  assert.equal(fdWrite(1, 0, 1, 8), abi.ERRNO_SUCCESS);
+  assert.equal(fdWrite(1, 0, 1, 8), abi.ERRNO_SUCCESS); // 160 bytes unread: full
+  const waiting = fdWrite(1, 0, 1, 8);
+  assert.ok(waiting instanceof Promise);
+  assert.equal(piped.backlog(), 160); // nothing written while it waits
+  assert.equal((await reader.read()).value!.length, 80);
+  assert.equal(await within(waiting, 1000, "the write after a read"), abi.ERRNO_SUCCESS);
+  assert.equal(piped.backlog(), 160);
+
+  wasi.functions.fd_fdstat_set_flags(1, abi.FDFLAGS_NONBLOCK);
+  assert.equal(fdWrite(1, 0, 1, 8), abi.ERRNO_AGAIN);
+  wasi.functions.fd_fdstat_set_flags(1, 0);
+
+  const stopped = fdWrite(1, 0, 1, 8);
+  gate.stop();
+  assert.equal(await within(stopped, 1000, "the write after a stop"), abi.ERRNO_INTR);
+  assert.equal(fdWrite(1, 0, 1, 8), abi.ERRNO_INTR); // stopping: no more waits
+  gate.stopping = false;
+
+  const cancelled = fdWrite(1, 0, 1, 8);
+  await reader.cancel();
+  assert.equal(await within(cancelled, 1000, "the write after cancel"), abi.ERRNO_PIPE);
+  assert.equal(fdWrite(1, 0, 1, 8), abi.ERRNO_PIPE);
+  wasi.close();
 });
 
 // --- a write inside a ring buffer callback waits too ----------------------------------------

@@ -19,8 +19,10 @@
  * - Writing a descriptor opened without write rights (or reading one opened without read
  *   rights) → EBADF, as POSIX does.
  * - `fd_fdstat_set_flags`: stdio accepts APPEND and NONBLOCK (a NONBLOCK stdin read with nothing
- *   buffered returns EAGAIN and starts a read in the background); on files only the flags the
- *   file already has → otherwise ENOTSUP.
+ *   buffered returns EAGAIN and starts a read in the background; a NONBLOCK write to an output
+ *   whose reader is behind returns EAGAIN); on files only the flags the file already has →
+ *   otherwise ENOTSUP.
+ * - A write to an output whose reader went away (`OutputSink.room` says "closed") → EPIPE.
  * - `fd_readdir` lists `.` and `..` first, then the host's order (getdents64 on the directory's
  *   fd); the listing is snapshotted at cookie 0, and the cookie is the index of the next entry.
  * - An attach-only preopen refuses `fd_readdir` and `fd_filestat_get` (ENOTCAPABLE), as it
@@ -501,9 +503,10 @@ export function fdImports(ctx: FdContext): Imports {
       (fd: number, iovsPtr: number, iovsLen: number, nwrittenPtr: number): number => {
         const e = fds.get(fd);
         if (e.kind === "output" && e.sink.room !== undefined) {
-          // Back-pressure: wait (the trampoline in write_wait.ts) before writing anything.
+          // Back-pressure: wait (the trampoline in write_wait.ts) before writing anything, or
+          // EAGAIN for a guest that asked for O_NONBLOCK.
           const room = e.sink.room();
-          if (room === "full") return MUST_WAIT;
+          if (room === "full") return e.fdflags & FDFLAGS_NONBLOCK ? ERRNO_AGAIN : MUST_WAIT;
           if (room === "closed") return ERRNO_PIPE;
         }
         if (e.kind === "output" && iovsLen === 1) {

@@ -199,7 +199,9 @@ export class WasiPreview1 {
     functions.fd_write = function fdWrite(...a: number[]): number | Promise<number> {
       const r = write(...a);
       if (r !== MUST_WAIT) return r;
-      return Promise.resolve(wait(a[0])).then((w) => w === 0 ? fdWrite(...a) : w);
+      const w = wait(a[0]);
+      if (typeof w === "number") return w === 0 ? fdWrite(...a) : w;
+      return w.then((errno) => errno === 0 ? fdWrite(...a) : errno);
     };
     this.imports = imports;
     this.functions = functions;
