@@ -101,14 +101,19 @@ async function readSlowly(
   return { read, maxBacklog };
 }
 
-Deno.test("api/inline: piped stdout to a slow reader holds at most the bound; every byte arrives in order", async () => {
+/** output.wasm writing 64 MiB, inline, stdout and stderr piped. */
+function spawnOutput() {
   const child = new WasmBpfCommand(output, {
     args: ["64"],
     stdout: "piped",
     stderr: "piped",
     isolation: "inline",
   }).spawn();
-  const stderr = followStderr(child.stderr);
+  return { child, stderr: followStderr(child.stderr) };
+}
+
+Deno.test("api/inline: piped stdout to a slow reader holds at most the bound; every byte arrives in order", async () => {
+  const { child, stderr } = spawnOutput();
   const check = new BlockChecker();
   const { read, maxBacklog } = await within(
     readSlowly(child.stdout, stderr, (c) => check.feed(c)),
@@ -128,13 +133,7 @@ Deno.test("api/inline: piped stdout to a slow reader holds at most the bound; ev
 
 /** A guest that has written the bound to a stdout nobody reads: its next write waits. */
 async function blockedOnOutput() {
-  const child = new WasmBpfCommand(output, {
-    args: ["64"],
-    stdout: "piped",
-    stderr: "piped",
-    isolation: "inline",
-  }).spawn();
-  const stderr = followStderr(child.stderr);
+  const { child, stderr } = spawnOutput();
   await stderr.until(PIPED_OUTPUT_BOUND);
   return { child, stderr };
 }
