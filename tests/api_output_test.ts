@@ -235,17 +235,25 @@ const libc = Deno.dlopen(
   { sched_get_priority_max: { parameters: ["i32"], result: "i32" } } as const,
 );
 
+/** blocking.wasm in "flood" mode (4 MiB of output per record), inline, output piped. */
+function spawnFlood(records: number) {
+  const child = new WasmBpfCommand(blocking, {
+    args: [String(Deno.pid), "flood", String(records)],
+    stdout: "piped",
+    stderr: "piped",
+    isolation: "inline",
+  }).spawn();
+  return { child, stderr: followStderr(child.stderr) };
+}
+
+/** One record for ring_a (see blocking.bpf.c). */
+const emitRecord = (seq: number) => void libc.symbols.sched_get_priority_max(0x1000 + seq);
+
 kernelTest(
   "api/inline: a ring buffer callback writing to a slow reader waits in the callback",
   async () => {
     const records = 3; // 4 MiB each
-    const child = new WasmBpfCommand(blocking, {
-      args: [String(Deno.pid), "flood", String(records)],
-      stdout: "piped",
-      stderr: "piped",
-      isolation: "inline",
-    }).spawn();
-    const stderr = followStderr(child.stderr);
+    const { child, stderr } = spawnFlood(records);
     const check = new BlockChecker();
     let head = "";
     let tail = "";
@@ -255,7 +263,7 @@ kernelTest(
           // "ready\n" comes first, alone: then make the records
           head += new TextDecoder().decode(chunk);
           assert.equal(head, "ready\n");
-          for (let i = 0; i < records; i++) libc.symbols.sched_get_priority_max(0x1000 + i);
+          for (let i = 0; i < records; i++) emitRecord(i);
         } else if (check.bytes < records * (4 << 20)) {
           const n = Math.min(chunk.length, records * (4 << 20) - check.bytes);
           check.feed(chunk.subarray(0, n));
@@ -276,3 +284,22 @@ kernelTest(
     assert.ok(maxBacklog >= PIPED_OUTPUT_BOUND / 2, `max backlog ${maxBacklog}: never waited?`);
   },
 );
+
+kernelTest("api/inline: kill() while a ring buffer callback waits to write", async () => {
+  const { child, stderr } = spawnFlood(3);
+  const reader = child.stdout.getReader();
+  assert.equal(new TextDecoder().decode((await reader.read()).value), "ready\n");
+  reader.releaseLock();
+  emitRecord(0);
+  await stderr.until(PIPED_OUTPUT_BOUND); // and nobody reads: the callback's next write waits
+  const t0 = performance.now();
+  child.kill();
+  const status = await within(child.status, 10_000, "status after kill()");
+  const ms = performance.now() - t0;
+  await child.stdout.cancel();
+  await stderr.ended;
+  assert.equal(status.code, 143, stderr.state.text);
+  assert.equal(status.signal, "SIGTERM");
+  assert.ok(ms < 300, `kill took ${ms.toFixed(0)} ms`);
+  assert.ok(stderr.state.wrote <= MAX_BACKLOG, `wrote ${stderr.state.wrote}`);
+});
