@@ -228,6 +228,47 @@ Deno.test("fd_write to a full piped sink: waits for a read, EINTR on a stop, EAG
   wasi.close();
 });
 
+Deno.test("poll_oneoff for writing to a full piped sink: ready once read, EPIPE once cancelled", async () => {
+  const piped = pipedSink(100);
+  const wasi = new WasiPreview1({
+    args: ["t"],
+    stdin: nullSource,
+    stdout: piped.sink,
+    stderr: nullSink,
+    gate: new FakeGate(),
+  });
+  const memory = new WebAssembly.Memory({ initial: 1 });
+  wasi.bindMemory(memory);
+  const dv = new DataView(memory.buffer);
+  const SUB = 1024, EV = 2048, NEVENTS = 4000;
+  dv.setBigUint64(SUB + abi.SUBSCRIPTION_OFF.userdata, 7n, true);
+  dv.setUint8(SUB + abi.SUBSCRIPTION_OFF.tag, abi.EVENTTYPE_FD_WRITE);
+  dv.setUint32(SUB + abi.SUBSCRIPTION_OFF.fd, 1, true);
+  // deno-lint-ignore no-explicit-any
+  const poll = () => wasi.functions.poll_oneoff(SUB, EV, 1, NEVENTS) as any;
+  const event = () => ({
+    nevents: dv.getUint32(NEVENTS, true),
+    userdata: dv.getBigUint64(EV + abi.EVENT_OFF.userdata, true),
+    error: dv.getUint16(EV + abi.EVENT_OFF.error, true),
+  });
+  assert.equal(poll(), abi.ERRNO_SUCCESS); // room: ready at once
+  assert.deepEqual(event(), { nevents: 1, userdata: 7n, error: 0 });
+  piped.sink.write(new Uint8Array(100));
+  dv.setUint32(NEVENTS, 0, true);
+  const waiting = poll();
+  assert.ok(waiting instanceof Promise, "full: poll waits");
+  const reader = piped.readable.getReader();
+  await reader.read();
+  assert.equal(await within(waiting, 1000, "poll after a read"), abi.ERRNO_SUCCESS);
+  assert.deepEqual(event(), { nevents: 1, userdata: 7n, error: 0 });
+  piped.sink.write(new Uint8Array(100));
+  const cancelled = poll();
+  await reader.cancel();
+  assert.equal(await within(cancelled, 1000, "poll after cancel"), abi.ERRNO_SUCCESS);
+  assert.deepEqual(event(), { nevents: 1, userdata: 7n, error: abi.ERRNO_PIPE });
+  wasi.close();
+});
+
 // --- a write inside a ring buffer callback waits too ----------------------------------------
 
 const libc = Deno.dlopen(
