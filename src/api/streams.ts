@@ -6,38 +6,61 @@
 import { concatBytes } from "../bytes.ts";
 import type { InputSource, OutputSink } from "../wasi/host_hooks.ts";
 
-/** A sink whose bytes come out of `readable`. Writes never block the guest: chunks queue up
- * until the reader takes them (the guest runs on the caller's thread, so back-pressure would
- * be a deadlock). */
-export function pipedSink(): {
+/** How much unread output a piped stream holds before the guest's writes wait for the
+ * reader. */
+export const PIPED_OUTPUT_BOUND = 1 << 20;
+
+/**
+ * A sink whose bytes come out of `readable`, with back-pressure: once `bound` bytes are queued
+ * unread, the guest's next write waits (suspended, JSPI) until the reader has taken enough, as
+ * a process writing to a full pipe does. The queue holds at most `bound` plus one write. A
+ * reader that cancels the stream is a pipe with no reader: the guest's writes fail with EPIPE
+ * (without a SIGPIPE), and the host's own lines are dropped.
+ */
+export function pipedSink(bound: number = PIPED_OUTPUT_BOUND): {
   sink: OutputSink;
   readable: ReadableStream<Uint8Array>;
+  /** The bytes queued and not read yet. */
+  backlog(): number;
   close(): void;
 } {
   let controller!: ReadableStreamDefaultController<Uint8Array>;
   let closed = false;
   let cancelled = false;
+  let waiting: PromiseWithResolvers<void> | undefined;
+  const wake = () => {
+    waiting?.resolve();
+    waiting = undefined;
+  };
   const readable = new ReadableStream<Uint8Array>({
     start(c) {
       controller = c;
     },
+    // The stream calls pull whenever its queue is under the high-water mark and the reader
+    // took a chunk: there is room.
+    pull: wake,
     cancel() {
       cancelled = true;
+      wake();
     },
-  });
+  }, { highWaterMark: bound, size: (chunk) => chunk.byteLength });
+  const backlog = () => closed || cancelled ? 0 : bound - (controller.desiredSize ?? bound);
   return {
     readable,
+    backlog,
     sink: {
       isTerminal: false,
       write(bytes) {
-        // Copy: the caller may reuse its buffer. A cancelled reader makes writes vanish, as
-        // writing to a pipe nobody reads would (without the SIGPIPE).
-        if (!closed && !cancelled) controller.enqueue(bytes.slice());
+        // The bytes are a fresh copy (OutputSink.write): no need to copy again.
+        if (!closed && !cancelled) controller.enqueue(bytes);
       },
+      room: () => cancelled ? "closed" : backlog() < bound ? "open" : "full",
+      drained: () => (waiting ??= Promise.withResolvers()).promise,
     },
     close() {
       if (!closed && !cancelled) controller.close();
       closed = true;
+      wake();
     },
   };
 }

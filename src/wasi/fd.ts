@@ -6,8 +6,9 @@
  * lowest free number ≥ 3, as POSIX does). Files and directories are raw host fds, each owned by
  * one entry ({@link HostFd}) and closed exactly once; I/O on them is libc through FFI
  * (`linux.ts`), synchronously (only regular files and directories are ever opened, so it does not
- * block). Only a read of stdin can block, and it suspends the guest (JSPI) instead of the event
- * loop. The guest may hold `maxOpenFiles` descriptors it opened (EMFILE past it).
+ * block). Only a read of stdin, and a write to stdout/stderr whose reader is behind (a sink with
+ * back-pressure, `OutputSink.room`), can block; they suspend the guest (JSPI) instead of the
+ * event loop. The guest may hold `maxOpenFiles` descriptors it opened (EMFILE past it).
  *
  * Choices where preview1 leaves room:
  * - stdio `fd_fdstat_get`: CHARACTER_DEVICE without SEEK/TELL rights when the real stream is a
@@ -18,8 +19,10 @@
  * - Writing a descriptor opened without write rights (or reading one opened without read
  *   rights) → EBADF, as POSIX does.
  * - `fd_fdstat_set_flags`: stdio accepts APPEND and NONBLOCK (a NONBLOCK stdin read with nothing
- *   buffered returns EAGAIN and starts a read in the background); on files only the flags the
- *   file already has → otherwise ENOTSUP.
+ *   buffered returns EAGAIN and starts a read in the background; a NONBLOCK write to an output
+ *   whose reader is behind returns EAGAIN); on files only the flags the file already has →
+ *   otherwise ENOTSUP.
+ * - A write to an output whose reader went away (`OutputSink.room` says "closed") → EPIPE.
  * - `fd_readdir` lists `.` and `..` first, then the host's order (getdents64 on the directory's
  *   fd); the listing is snapshotted at cookie 0, and the cookie is the index of the next entry.
  * - An attach-only preopen refuses `fd_readdir` and `fd_filestat_get` (ENOTCAPABLE), as it
@@ -44,6 +47,7 @@ import {
   ERRNO_NOTCAPABLE,
   ERRNO_NOTDIR,
   ERRNO_NOTSUP,
+  ERRNO_PIPE,
   ERRNO_SPIPE,
   ERRNO_SUCCESS,
   FDFLAGS_APPEND,
@@ -82,6 +86,7 @@ import { type GuestMemory, u32 } from "./memory.ts";
 import type { BlockingGate, InputSource, OutputSink } from "./host_hooks.ts";
 import type { Imports } from "./context.ts";
 import * as linux from "./linux.ts";
+import { MUST_WAIT } from "./write_wait.ts";
 
 // ---------------------------------------------------------------------------------------------
 // Descriptor entries
@@ -446,7 +451,9 @@ export interface FdContext {
   readonly gate: BlockingGate;
 }
 
-/** The `fd_*` imports. `fd_read` may return a Promise (wrap it in `WebAssembly.Suspending`). */
+/** The `fd_*` imports. `fd_read` may return a Promise (wrap it in `WebAssembly.Suspending`).
+ * `fd_write` returns {@link MUST_WAIT} instead of writing to a full sink: the caller then waits
+ * with `fd_write_wait` (a Promise, too) and writes again (see write_wait.ts). */
 export function fdImports(ctx: FdContext): Imports {
   const { mem, fds, stdin, gate } = ctx;
 
@@ -495,6 +502,13 @@ export function fdImports(ctx: FdContext): Imports {
     fd_write: syscall(
       (fd: number, iovsPtr: number, iovsLen: number, nwrittenPtr: number): number => {
         const e = fds.get(fd);
+        if (e.kind === "output" && e.sink.room !== undefined) {
+          // Back-pressure: wait (the trampoline in write_wait.ts) before writing anything, or
+          // EAGAIN for a guest that asked for O_NONBLOCK.
+          const room = e.sink.room();
+          if (room === "full") return e.fdflags & FDFLAGS_NONBLOCK ? ERRNO_AGAIN : MUST_WAIT;
+          if (room === "closed") return ERRNO_PIPE;
+        }
         if (e.kind === "output" && iovsLen === 1) {
           // Hot path (a guest printing events): one iovec, no intermediate arrays.
           const iov = u32(iovsPtr);
@@ -538,6 +552,17 @@ export function fdImports(ctx: FdContext): Imports {
         return ERRNO_SUCCESS;
       },
     ),
+
+    /** Waits until the output at `fd` has room (0: write again), or an errno (EINTR on a
+     * stop). Not a preview1 function: the `wait` of {@link waitingFdWrite}. */
+    fd_write_wait: asyncSyscall((fd: number): number | Promise<number> => {
+      const e = fds.get(fd);
+      if (e.kind !== "output" || e.sink.room?.() !== "full") return ERRNO_SUCCESS;
+      // BlockingGate protocol, step 1 (may throw the host's sentinel: never caught here).
+      gate.checkpoint();
+      if (gate.stopping) return ERRNO_INTR; // step 2
+      return gate.race(e.sink.drained!()).then((r) => r === "stopped" ? ERRNO_INTR : 0); // 3
+    }),
 
     fd_read: asyncSyscall(
       (

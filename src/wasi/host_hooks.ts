@@ -11,6 +11,17 @@ export interface OutputSink {
   /** true when the real stream is a terminal: fd_fdstat_get then reports a character device,
    * which makes wasi-libc line-buffer stdout (as a C program on a TTY would). */
   readonly isTerminal: boolean;
+  /**
+   * Back-pressure, for a sink whose reader may be slower than the guest (absent: a write never
+   * waits, as over a real fd, where the kernel's pipe blocks the write itself). Asked before
+   * each guest write: `"open"`, the write goes ahead; `"full"`, the unread backlog is at the
+   * sink's bound, and the guest waits for {@link drained} (and the BlockingGate) before it
+   * asks again; `"closed"`, nobody will read any more: the guest's write fails with EPIPE.
+   * The host's own `write`s are never refused.
+   */
+  room?(): "open" | "full" | "closed";
+  /** Settles once the backlog is under the bound again, or the reader went away. */
+  drained?(): Promise<void>;
 }
 
 /** A source for the guest's stdin. */

@@ -3,8 +3,9 @@
  *
  * One file per concern (`args`, `environ`, `clock`, `random`, `fd`, `path`, `poll`, `proc`),
  * each a provider returning its share of the import object; every preview1 name nobody
- * provides returns ENOSYS, so every module links. Blocking imports (`fd_read`, `poll_oneoff`)
- * are `WebAssembly.Suspending`: the host must call `_start` through `WebAssembly.promising`.
+ * provides returns ENOSYS, so every module links. Blocking imports (`fd_read`, `poll_oneoff`,
+ * and `fd_write` to a sink with back-pressure: write_wait.ts) are `WebAssembly.Suspending`: the
+ * host must call `_start` through `WebAssembly.promising`.
  *
  * @example
  * ```ts
@@ -39,6 +40,7 @@ import { procImports } from "./proc.ts";
 import { randomImports } from "./random.ts";
 import type { BlockingGate, InputSource, OutputSink } from "./host_hooks.ts";
 import { encodeUtf8 } from "./memory.ts";
+import { MUST_WAIT, waitingFdWrite } from "./write_wait.ts";
 
 export { ProcExit } from "./proc.ts";
 export type { BlockingGate, InputSource, OutputSink } from "./host_hooks.ts";
@@ -111,14 +113,16 @@ export class WasiPreview1 {
   /**
    * The `wasi_snapshot_preview1` import object. Every preview1 function name is present (46 of
    * them); the ones not implemented return ENOSYS (52). `fd_read` and `poll_oneoff` are
-   * `WebAssembly.Suspending`, so the guest's `_start` must be called via
+   * `WebAssembly.Suspending`, and so is the wait inside `fd_write` when stdout or stderr has
+   * back-pressure (`OutputSink.room`), so the guest's `_start` must be called via
    * `WebAssembly.promising`.
    */
   readonly imports: Record<string, unknown>;
   /**
-   * The same 46 functions as plain JS functions (no `Suspending` wrapper): `fd_read` and
-   * `poll_oneoff` return `number | Promise<number>`. For unit tests and for embedders that
-   * drive the calls themselves.
+   * The same 46 functions as plain JS functions (no `Suspending` wrapper): `fd_read`,
+   * `poll_oneoff` and `fd_write` (which waits for a sink's `drained()`) return
+   * `number | Promise<number>`. For unit tests and for embedders that drive the calls
+   * themselves.
    */
   // deno-lint-ignore ban-types
   readonly functions: Readonly<Record<string, Function>>;
@@ -185,6 +189,20 @@ export class WasiPreview1 {
       functions[name] = fn;
       imports[name] = SUSPENDING.has(name) ? new Suspending(fn) : fn;
     }
+    // fd_write waits only for a sink with back-pressure (a library's piped stream); over real
+    // fds (the CLI) it stays the plain synchronous function.
+    const write = provided.fd_write as (...a: number[]) => number;
+    const wait = provided.fd_write_wait as (fd: number) => number | Promise<number>;
+    if (opts.stdout.room || opts.stderr.room) {
+      imports.fd_write = waitingFdWrite(write, new Suspending(wait));
+    }
+    functions.fd_write = function fdWrite(...a: number[]): number | Promise<number> {
+      const r = write(...a);
+      if (r !== MUST_WAIT) return r;
+      const w = wait(a[0]);
+      if (typeof w === "number") return w === 0 ? fdWrite(...a) : w;
+      return w.then((errno) => errno === 0 ? fdWrite(...a) : errno);
+    };
     this.imports = imports;
     this.functions = functions;
   }

@@ -10,13 +10,16 @@
  *   An unknown clock id gives an event with `error = EINVAL` (no wait). `precision` is ignored.
  * - `fd_read` on stdin is ready when input is buffered or at end of input (then the event has
  *   `FD_READWRITE_HANGUP`); waiting for it starts one host read whose bytes the next `fd_read`
- *   gets. `fd_read`/`fd_write` on regular files, and `fd_write` on stdout/stderr, are always
- *   ready (`nbytes` = bytes left to the end of the file for reads, 0 otherwise). A bad
- *   descriptor gives an event with `error = EBADF`; a directory → `EISDIR`.
+ *   gets. `fd_write` on stdout/stderr is ready unless its sink has back-pressure
+ *   (`OutputSink.room`) and is full: then it is ready once the reader made room, and gives
+ *   `error = EPIPE` once nobody reads. `fd_read`/`fd_write` on regular files, and `fd_write`
+ *   on other stdout/stderr, are always ready (`nbytes` = bytes left to the end of the file
+ *   for reads, 0 otherwise). A bad descriptor gives an event with `error = EBADF`; a
+ *   directory → `EISDIR`.
  * - Blocking protocol (host_hooks.ts): `gate.checkpoint()` first (its throw propagates); if
  *   something is ready, return it without blocking; else if `gate.stopping` → EINTR; else wait
- *   (a clock-only wait uses `gate.sleep`, anything with stdin uses `gate.race` with a timer of
- *   our own that is cleared afterwards); a reported stop → EINTR.
+ *   (a clock-only wait uses `gate.sleep`, anything with stdin or a full output uses `gate.race`
+ *   with a timer of our own that is cleared afterwards); a reported stop → EINTR.
  * - `nsubscriptions == 0` → EINVAL.
  *
  * @module
@@ -29,6 +32,7 @@ import {
   ERRNO_INTR,
   ERRNO_INVAL,
   ERRNO_ISDIR,
+  ERRNO_PIPE,
   ERRNO_SUCCESS,
   EVENT_OFF,
   EVENT_SIZE,
@@ -44,7 +48,7 @@ import { asyncSyscall } from "./errors.ts";
 import { clockNs, monotonicMs, realtimeNs } from "./clock.ts";
 import type { FdTable, StdinReader } from "./fd.ts";
 import { type GuestMemory, u32 } from "./memory.ts";
-import type { BlockingGate } from "./host_hooks.ts";
+import type { BlockingGate, OutputSink } from "./host_hooks.ts";
 import type { Imports } from "./context.ts";
 import * as linux from "./linux.ts";
 
@@ -67,6 +71,7 @@ interface Event {
 type Sub =
   | { kind: "clock"; userdata: bigint; deadlineMs: number }
   | { kind: "stdin"; userdata: bigint }
+  | { kind: "output"; userdata: bigint; sink: OutputSink }
   | { kind: "now"; event: Event };
 
 const MAX_TIMER_MS = 2 ** 31 - 1;
@@ -112,6 +117,8 @@ export function pollImports(ctx: PollContext): Imports {
           subs.push({ kind: "now", event: event(userdata, tag, ERRNO_ISDIR) });
         } else if (tag === EVENTTYPE_FD_READ && e.kind === "stdin") {
           subs.push({ kind: "stdin", userdata });
+        } else if (tag === EVENTTYPE_FD_WRITE && e.kind === "output" && e.sink.room) {
+          subs.push({ kind: "output", userdata, sink: e.sink });
         } else if (
           (tag === EVENTTYPE_FD_READ && e.kind === "output") ||
           (tag === EVENTTYPE_FD_WRITE && e.kind === "stdin")
@@ -143,6 +150,11 @@ export function pollImports(ctx: PollContext): Imports {
       if (s.kind === "now") out.push(s.event);
       else if (s.kind === "clock") {
         if (s.deadlineMs <= now) out.push(event(s.userdata, EVENTTYPE_CLOCK));
+      } else if (s.kind === "output") {
+        const room = s.sink.room!();
+        if (room !== "full") {
+          out.push(event(s.userdata, EVENTTYPE_FD_WRITE, room === "closed" ? ERRNO_PIPE : 0));
+        }
       } else if (stdin.ready) {
         const hangup = stdin.eof ? EVENTRWFLAGS_FD_READWRITE_HANGUP : 0;
         out.push(event(s.userdata, EVENTTYPE_FD_READ, 0, BigInt(stdin.buffered), hangup));
@@ -173,21 +185,23 @@ export function pollImports(ctx: PollContext): Imports {
   const wait = async (subs: Sub[]): Promise<boolean> => {
     let deadline = Infinity;
     let wantsStdin = false;
+    const drained: Promise<void>[] = [];
     for (const s of subs) {
       if (s.kind === "clock") deadline = Math.min(deadline, s.deadlineMs);
       else if (s.kind === "stdin") wantsStdin = true;
+      else if (s.kind === "output") drained.push(s.sink.drained!());
     }
     // Timers overflow past 2^31-1 ms (they would fire at once): wait in chunks, the caller
     // loops until the deadline.
     const ms = Math.min(MAX_TIMER_MS, Math.max(0, deadline - monotonicMs()));
-    if (!wantsStdin) return await gate.sleep(ms);
-    if (deadline === Infinity) return (await gate.race(stdin.fill())) === "stopped";
+    const events: Promise<unknown>[] = wantsStdin ? [stdin.fill(), ...drained] : drained;
+    if (events.length === 0) return await gate.sleep(ms);
     let timer: ReturnType<typeof setTimeout> | undefined;
-    const timeout = new Promise<void>((resolve) => {
-      timer = setTimeout(resolve, ms);
-    });
+    if (deadline !== Infinity) {
+      events.push(new Promise((resolve) => timer = setTimeout(resolve, ms)));
+    }
     try {
-      return (await gate.race(Promise.race([stdin.fill(), timeout]))) === "stopped";
+      return (await gate.race(Promise.race(events))) === "stopped";
     } finally {
       clearTimeout(timer);
     }

@@ -13,8 +13,12 @@
 //   close      ring_a's callback closes the object at the first record: that poll returns
 //              -EINVAL and delivers nothing more
 //   badcb      polls with callbacks that cannot be called: every poll must return -EINVAL
+//   flood      ring_a's callback writes 4 MiB to stdout per record, as 64 KiB blocks of lines
+//              "%015d\n" of a block counter, reporting "wrote <bytes>" on stderr after each:
+//              with a slow library reader the writes wait inside the callback
 // Per record: "<tag> seq=.. arg=.. depth=..". At the end: "done got=.. order_bad=.. ..." and
 // status 0 when every check held.
+#include <errno.h>
 #include <stdlib.h>
 #include <time.h>
 #include <unistd.h>
@@ -48,6 +52,29 @@ static void show(const struct test_event *e) {
   fflush(stdout);
 }
 
+#define FLOOD_BLOCK 65536
+static char flood_block[FLOOD_BLOCK + 1]; // + 1: the NUL after the last line
+static long flood_blocks, flood_failed;
+
+/* Writes 4 MiB to stdout (see "flood" above). */
+static void flood(void) {
+  for (int b = 0; b < 64 && !flood_failed; b++, flood_blocks++) {
+    for (int line = 0; line < FLOOD_BLOCK / 16; line++) {
+      snprintf(flood_block + line * 16, 17, "%015ld\n", flood_blocks);
+    }
+    for (size_t off = 0; off < FLOOD_BLOCK;) {
+      ssize_t n = write(1, flood_block + off, FLOOD_BLOCK - off);
+      if (n < 0) {
+        fprintf(stderr, "write failed: %s\n", strerror(errno));
+        flood_failed++;
+        break;
+      }
+      off += (size_t)n;
+    }
+    fprintf(stderr, "wrote %ld\n", (flood_blocks + 1) * FLOOD_BLOCK);
+  }
+}
+
 static int on_b(void *ctx, void *data, int size) {
   struct test_event *e = data;
   show(e);
@@ -60,6 +87,12 @@ static int on_b(void *ctx, void *data, int size) {
 static int on_a(void *ctx, void *data, int size) {
   struct test_event e;
   memcpy(&e, data, sizeof e);
+  if (is("flood")) { // stdout carries only the blocks
+    if (e.seq != (unsigned)got_a) order_bad++;
+    got_a++;
+    flood();
+    return 0;
+  }
   show(&e);
   if (e.seq != (unsigned)got_a) order_bad++;
   got_a++;
