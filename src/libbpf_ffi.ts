@@ -3,7 +3,7 @@
  * prototypes, how its errors are named, and where its log goes.
  *
  * Pointer parameters that receive guest-memory addresses are declared `u64` and given BigInts:
- * that keeps the V8 fast call path (see deno-ffi-notes.md §4) and lets the kernel read and write
+ * that keeps the V8 fast call path (see docs/design.md §2) and lets the kernel read and write
  * the guest's linear memory directly, with no copy.
  */
 

@@ -1,7 +1,8 @@
 // The library API (WasmBpfCommand) on the real kernel, in both isolations.
 import assert from "node:assert/strict";
-import { type WasmBpfChild, WasmBpfCommand } from "../mod.ts";
-import { guest, kernelTest, progNames, repoRoot } from "./helpers/kernel.ts";
+import { type WasmBpfChild, WasmBpfCommand, type WasmBpfStatus } from "../mod.ts";
+import { bpfIds, guest, kernelTest, progNames, repoRoot } from "./helpers/kernel.ts";
+import { linksHeldBy, procState, waitFor } from "./helpers/conditions.ts";
 
 const tick = guest("api/tick.wasm");
 const spin = guest("api/spin.wasm");
@@ -10,6 +11,11 @@ const hostfn = guest("api/hostfn.wasm");
 const bootstrap = repoRoot + "examples/bootstrap/bootstrap.wasm";
 const runqlat = repoRoot + "examples/runqlat/runqlat.wasm";
 const isolations = ["inline", "process"] as const;
+
+/** The process a child's guest runs in: its own in process isolation, this one inline. */
+function guestPid(child: WasmBpfChild): number {
+  return (child as WasmBpfChild & { pid?: number }).pid ?? Deno.pid;
+}
 
 /** Reads a child's stdout until `text` appears; returns everything read so far. The reader
  * lock is released so the caller can keep reading. */
@@ -108,7 +114,14 @@ for (const isolation of isolations) {
     const child = new WasmBpfCommand(bootstrap, { stdout: "piped", isolation }).spawn();
     await readUntil(child, "TIME     EVENT");
     assert.ok((await progNames()).includes("handle_exec"), "bootstrap is not attached");
-    await new Promise((r) => setTimeout(r, 200)); // deep in its 100 ms polls
+    // A record delivered through the poll shows the guest is in its poll loop...
+    await new Deno.Command("/bin/true").output();
+    await readUntil(child, "EXEC  true");
+    if (isolation === "process") {
+      // ...and its process asleep shows it waits in the poll again.
+      const pid = guestPid(child);
+      await waitFor("the guest to wait in its poll (state S)", () => procState(pid) === "S");
+    }
     const { status, ms } = await timeKill(child);
     assert.equal(status.code, 143);
     assert.ok(ms < 300, `kill took ${ms.toFixed(0)} ms`);
@@ -138,7 +151,8 @@ kernelTest(
   async () => {
     const child = new WasmBpfCommand(spin, { stdout: "piped" }).spawn();
     await readUntil(child, "ready\n");
-    await new Promise((r) => setTimeout(r, 100));
+    const pid = guestPid(child);
+    await waitFor("the guest to compute (state R)", () => procState(pid) === "R");
     const { status, ms } = await timeKill(child);
     assert.equal(status.code, 143);
     assert.equal(status.signal, "SIGTERM");
@@ -147,18 +161,13 @@ kernelTest(
 );
 
 kernelTest("api/process: pause() stops even a guest that computes (SIGSTOP)", async () => {
-  const child = new WasmBpfCommand(spin, { stdout: "piped" }).spawn() as WasmBpfChild & {
-    pid: number;
-  };
+  const child = new WasmBpfCommand(spin, { stdout: "piped" }).spawn();
+  const pid = guestPid(child);
   await readUntil(child, "ready\n");
   child.pause();
-  await new Promise((r) => setTimeout(r, 50));
-  const state = Deno.readTextFileSync(`/proc/${child.pid}/stat`).split(") ")[1][0];
-  assert.equal(state, "T", "the child is not stopped");
+  await waitFor("the paused child to stop (state T)", () => procState(pid) === "T");
   child.resume();
-  await new Promise((r) => setTimeout(r, 50));
-  const running = Deno.readTextFileSync(`/proc/${child.pid}/stat`).split(") ")[1][0];
-  assert.notEqual(running, "T");
+  await waitFor("the resumed child to compute again (state R)", () => procState(pid) === "R");
   const { status, ms } = await timeKill(child, "SIGKILL");
   assert.equal(status.code, 137);
   assert.equal(status.signal, "SIGKILL");
@@ -186,7 +195,8 @@ kernelTest("api/inline: a custom host function, and kill() while it blocks", asy
     seen,
     "plus_i32(2, 3) = 5\nplus_i32(-7, 7) = 0\nplus_i32(2147483647, 1) = -2147483648\nblocking\n",
   );
-  await new Promise((r) => setTimeout(r, 50));
+  // The guest prints "blocking" just before it calls block().
+  await waitFor("the guest to call block()", () => blocked > 0);
   assert.equal(blocked, 1);
   const { status, ms } = await timeKill(child);
   assert.equal(status.code, 143);
@@ -258,14 +268,32 @@ kernelTest("api: a logger receives host and libbpf messages", async () => {
   }
 });
 
-kernelTest("api: await using kills and releases the guest", async () => {
-  {
-    await using child = new WasmBpfCommand(bootstrap, { stdout: "null" }).spawn();
-    await new Promise((r) => setTimeout(r, 300));
-    void child;
-  }
-  // kernelTest's leak check fails the test if bootstrap's programs are still attached.
-});
+for (const isolation of isolations) {
+  kernelTest(`api/${isolation}: await using kills and releases the guest`, async () => {
+    let status: WasmBpfStatus | undefined;
+    let attached: number[] = [];
+    let stdout: ReadableStream<Uint8Array> | undefined;
+    {
+      await using child = new WasmBpfCommand(bootstrap, { stdout: "piped", isolation }).spawn();
+      child.status.then((s) => status = s);
+      await readUntil(child, "TIME     EVENT"); // printed once both programs are attached
+      const links = linksHeldBy(guestPid(child)).filter((l) =>
+        l.tpName === "sched_process_exec" || l.tpName === "sched_process_exit"
+      );
+      assert.equal(links.length, 2, `bootstrap's links: ${JSON.stringify(links)}`);
+      attached = links.map((l) => l.linkId);
+      assert.equal(status, undefined, "the guest ended before disposal");
+      stdout = child.stdout;
+    }
+    await stdout?.cancel();
+    // Disposal killed it (SIGTERM) and waited for the end.
+    assert.deepEqual(status, { success: false, code: 143, signal: "SIGTERM" });
+    await waitFor("bootstrap's links to be released", async () => {
+      const { links } = await bpfIds();
+      return attached.every((id) => !links.has(id));
+    });
+  });
+}
 
 kernelTest("api/inline: libbpf's log goes back to silent when a verbose run ends", async () => {
   const first: string[] = [];

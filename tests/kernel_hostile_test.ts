@@ -1,5 +1,5 @@
 // Every wasm_bpf import with out-of-range pointers, bad lengths, unknown handles, names and
-// commands (guest: tests/guests/hostile/hostile.c; contract: docs/abi.md §1 "never trap").
+// commands (guest: tests/guests/hostile/hostile.c; contract: docs/abi.md §1.1 "never a trap").
 import assert from "node:assert/strict";
 import { describeRun, guest, kernelTest, runCli } from "./helpers/kernel.ts";
 

@@ -1,5 +1,5 @@
 // wasm_bpf_map_operate on real HASH / ARRAY / PERCPU_ARRAY / PERCPU_HASH maps
-// (guest: tests/guests/maps/maps.c; contract: docs/abi.md §1).
+// (guest: tests/guests/maps/maps.c; contract: docs/abi.md §1.4).
 import assert from "node:assert/strict";
 import { describeRun, guest, kernelTest, possibleCpus, runCli } from "./helpers/kernel.ts";
 

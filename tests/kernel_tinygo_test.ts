@@ -1,5 +1,5 @@
 // TinyGo-style guests: no exported table, `callback-wrapper`.wasm_bpf_buffer_poll without
-// sample_func, records delivered to the exported `go-callback` (docs/abi.md §2), and the
+// sample_func, records delivered to the exported `go-callback` (docs/abi.md §2.3), and the
 // -m/--wrapper-module-name, -c/--callback-export-name options.
 import assert from "node:assert/strict";
 import { describeRun, guest, kernelTest, runCli, type RunCliResult } from "./helpers/kernel.ts";

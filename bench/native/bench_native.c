@@ -15,7 +15,7 @@
 #include <string.h>
 #include <time.h>
 
-#define PERF_BUFFER_PAGES 64 /* the runtime's per-CPU perf buffer size (abi.md §2) */
+#define PERF_BUFFER_PAGES 64 /* the runtime's per-CPU perf buffer size (docs/abi.md §2.1) */
 #define ENTRIES 10000u
 #define IDLE_ROUNDS 8
 

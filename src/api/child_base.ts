@@ -83,6 +83,10 @@ export async function importHostImports(specifier: string | URL): Promise<HostIm
   const url = specifier instanceof URL || /^[a-z][a-z0-9+.-]*:/i.test(specifier)
     ? String(specifier)
     : new URL(specifier, `file://${Deno.cwd()}/`).href;
+  // Deliberately dynamic: the caller names this module at run time. `deno publish` warns that it
+  // cannot analyze it (unanalyzable-dynamic-import; Deno has no directive to silence that,
+  // denoland/deno#22594), which is harmless here: `url` is already absolute, so it resolves the
+  // same from a checkout, a URL or JSR, with no import map to rewrite.
   const mod = await import(url);
   const imports = (mod.default ?? mod) as Record<string, unknown>;
   for (const [name, fns] of Object.entries(imports)) {

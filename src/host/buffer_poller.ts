@@ -23,7 +23,7 @@ import { type RecordFormat, Staging } from "./pump.ts";
 
 export { RECORD_BUDGET } from "./pump.ts";
 
-/** libbpf's perf buffer size per CPU, in pages (abi.md §2). */
+/** libbpf's perf buffer size per CPU, in pages (docs/abi.md §2.1). */
 export const PERF_BUFFER_PAGES = 64;
 
 /** A staging memory starts this large (or the buffer's size, if smaller) and grows only for a

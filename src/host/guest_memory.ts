@@ -32,7 +32,7 @@ export class GuestMemory {
     // wasm memory never has length 0 once it has a page, and one with none has no data).
     if (this.#bytes.byteLength === 0) {
       this.#bytes = new Uint8Array(this.#memory.buffer);
-      // V8 grows wasm memory in place on x86-64 (deno-ffi-notes §4); re-take the base anyway,
+      // V8 grows wasm memory in place on x86-64 (docs/design.md §3); re-take the base anyway,
       // so a moved memory can never make us pass a stale address to the kernel.
       const base = GuestMemory.#addressOf(this.#memory.buffer as ArrayBuffer);
       if (base !== this.#base) this.#spanCache.fill(-1);

@@ -1,7 +1,7 @@
 /**
  * A libbpf perf buffer read directly: libbpf creates the per-CPU perf events and maps their
  * rings (`perf_buffer__new`); we read the records from those mappings instead of taking one FFI
- * callback per record (deno-ffi-notes.md §3c: 100+ ns each).
+ * callback per record (docs/design.md §4: 100+ ns each).
  *
  * Each per-CPU mapping is one `struct perf_event_mmap_page` (data_head u64 at byte 1024,
  * data_tail u64 at 1032), then the data area: records of `struct perf_event_header` (u32 type,

@@ -1,6 +1,6 @@
 /**
  * A BPF ring buffer read directly over its mmap'ed pages: no FFI call and no allocation per
- * record (deno-ffi-notes.md §3b). The same protocol as libbpf's ringbuf_process_ring
+ * record (docs/design.md §4). The same protocol as libbpf's ringbuf_process_ring
  * (tools/lib/bpf/ringbuf.c) and the kernel's kernel/bpf/ringbuf.c:
  *
  * - page 0 (read-write): `consumer_pos` (u64); then, read-only: `producer_pos` (u64) on the next

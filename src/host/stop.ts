@@ -3,7 +3,7 @@
  *
  * The guest runs on the main thread; its blocking imports (buffer polls, sleeps, stdin reads)
  * are JSPI `Suspending` functions, so the event loop runs while the guest waits. That is when a
- * stop can be observed. The design (deno-ffi-notes.md §5):
+ * stop can be observed. The design (docs/design.md §5):
  *
  * - Signal listeners are armed only while the guest is suspended in a wait. While it runs wasm
  *   or synchronous FFI, no listener is installed, so SIGINT/SIGTERM keep their default action:

@@ -1,6 +1,6 @@
 /**
  * `args_get` / `args_sizes_get`. argv[0] is whatever the host passes first (the module path as
- * given, per abi.md §4).
+ * given, per docs/abi.md §4).
  *
  * @module
  */

@@ -237,14 +237,21 @@ export function kernelTest(name: string, fn: (t: Deno.TestContext) => Promise<vo
 // ---------------------------------------------------------------------------------------------
 // Running the CLI
 
+/** What a run's stdout must show: a text it contains, or a test of all of it so far. */
+export type StdoutCondition = string | ((stdout: string) => boolean);
+
+function shows(stdout: string, condition: StdoutCondition): boolean {
+  return typeof condition === "string" ? stdout.includes(condition) : condition(stdout);
+}
+
 /** Options of {@link runCli}. */
 export interface RunCliOptions {
   /** Bytes for the child's stdin (closed after writing); stdin is /dev/null otherwise. */
   stdin?: string | Uint8Array;
-  /** Send `signal` once stdout contains `afterStdout` (default "ready\n"), after `delayMs`. */
-  signalAfter?: { signal: Deno.Signal; afterStdout?: string; delayMs?: number };
-  /** Run `action` (awaited, once) as soon as stdout contains `text`. */
-  onStdout?: { text: string; action: (pid: number) => void | Promise<void> }[];
+  /** Send `signal` once stdout shows `afterStdout` (default "ready\n"), after `delayMs`. */
+  signalAfter?: { signal: Deno.Signal; afterStdout?: StdoutCondition; delayMs?: number };
+  /** Run `action` (awaited, once) as soon as stdout shows `text`. */
+  onStdout?: { text: StdoutCondition; action: (pid: number) => void | Promise<void> }[];
   /** SIGKILL the child after this long (default 30 s); the result then has `timedOut`. */
   timeoutMs?: number;
   /** Extra environment for the child. */
@@ -314,12 +321,12 @@ export async function runCli(args: string[], opts: RunCliOptions = {}): Promise<
     for await (const chunk of child.stdout) {
       stdout += dec.decode(chunk, { stream: true });
       for (let i = 0; i < pending.length; i++) {
-        if (stdout.includes(pending[i].text)) {
+        if (shows(stdout, pending[i].text)) {
           const [hook] = pending.splice(i--, 1);
           await hook.action(child.pid);
         }
       }
-      if (signalArmed && sig && stdout.includes(marker)) {
+      if (signalArmed && sig && shows(stdout, marker)) {
         signalArmed = false;
         if (sig.delayMs) await new Promise((r) => setTimeout(r, sig.delayMs));
         signalSentAt = performance.now();

@@ -1,5 +1,5 @@
 /**
- * The two attach imports (abi.md §3):
+ * The two attach imports (docs/abi.md §3):
  *
  * - `wasm_attach_bpf_program(handle, name, attach_target) -> i32`: the target is a string. With
  *   no target (0 or ""), libbpf auto-attaches from the ELF section. Cgroup and sockops programs

@@ -1,6 +1,6 @@
 /**
  * `wasm_bpf_buffer_poll(handle, fd, sample_func, ctx, data, max_size, timeout_ms) -> i32` and
- * its TinyGo form (no `sample_func`: records go to an exported callback) (abi.md §2).
+ * its TinyGo form (no `sample_func`: records go to an exported callback) (docs/abi.md §2).
  *
  * Both are wasm functions of the run's {@link Dispatcher} (pump.ts): the guest's poll, the pump
  * and the guest's callback are wasm from end to end, so a callback may block (sleep, read

@@ -1,5 +1,5 @@
 /**
- * `wasm_bpf_map_operate(fd, cmd, key, value, next_key, flags) -> i32` (abi.md §1).
+ * `wasm_bpf_map_operate(fd, cmd, key, value, next_key, flags) -> i32` (docs/abi.md §1.4).
  *
  * The fd must be a map of an object this guest loaded: a guest may not reach other fds of the
  * host. Sizes come from the map, every pointer the command uses is bounds-checked against them,
