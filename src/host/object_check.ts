@@ -25,7 +25,8 @@ const SHT_NOBITS = 8;
 const SHT_SYMTAB = 2;
 const SHT_REL = 9;
 
-interface Section {
+/** One ELF section header, with its name. */
+export interface Section {
   index: number;
   name: string;
   type: number;
@@ -68,7 +69,8 @@ function view(bytes: Uint8Array): DataView {
   return new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
 }
 
-function checkElf(bytes: Uint8Array): Section[] {
+/** The section table of an ELF object, checked (throws {@link ObjectRefusal}). */
+export function checkElf(bytes: Uint8Array): Section[] {
   if (bytes.length < 64) fail("shorter than an ELF header");
   if (bytes[0] !== 0x7f || bytes[1] !== 0x45 || bytes[2] !== 0x4c || bytes[3] !== 0x46) {
     fail("not an ELF file");
