@@ -26,8 +26,9 @@ export const BASE_OBJECTS = [
   "tests/guests/policy/tponly.bpf.o",
 ].map((p) => REPO + p);
 
-/** How long libbpf may take on one mutant before it counts as a hang. */
-const HANG_MS = 5000;
+/** How long libbpf may take on one mutant before it counts as a hang (a 1 GiB map, the largest
+ * the check lets through, takes a few seconds to allocate). */
+const HANG_MS = 10_000;
 
 /** Options of {@link fuzzObjects}. */
 export interface ObjectFuzzOptions {

@@ -76,6 +76,10 @@ const MAP_PERCPU_ARRAY = 6;
 const MAP_LRU_PERCPU_HASH = 10;
 const MAP_STRUCT_OPS = 26;
 const MAP_PERCPU_CGROUP_STORAGE = 21;
+// Hash maps allocate an element header per entry besides the key and value (struct htab_elem,
+// with its list node and hash; 48 bytes on x86-64, taken as 64 with slack).
+const HASH_MAPS = new Set([1, MAP_PERCPU_HASH, 9, MAP_LRU_PERCPU_HASH, 13]);
+const HASH_ENTRY_OVERHEAD = 64;
 const PERCPU_MAPS = new Set([
   MAP_PERCPU_HASH,
   MAP_PERCPU_ARRAY,
@@ -502,7 +506,10 @@ function checkMapDef(btf: Btf, def: MapDef, what: string): void {
   if (def.type !== undefined && PERCPU_MAPS.has(def.type) && entries > MAX_PERCPU_ENTRIES) {
     refuse(`${what}: a per-CPU map of ${entries} entries, more than ${MAX_PERCPU_ENTRIES}`);
   }
-  const bytes = (def.keySize + def.valueSize) * entries;
+  // what the kernel allocates up front (hash maps preallocate every element)
+  const round8 = (n: number) => Math.ceil(n / 8) * 8;
+  const overhead = def.type !== undefined && HASH_MAPS.has(def.type) ? HASH_ENTRY_OVERHEAD : 0;
+  const bytes = (round8(def.keySize) + round8(def.valueSize) + overhead) * entries;
   if (bytes > MAX_MAP_BYTES) {
     refuse(
       `${what}: ${entries} entries of ${def.keySize}+${def.valueSize} bytes, more than ` +
