@@ -266,6 +266,7 @@ export class LoaderChild {
     if (next !== "timeout" && !next.done) return { line: next.value };
     if (next === "timeout") child.kill("SIGKILL");
     const status = await child.status;
+    await this.#writer!.abort().catch(() => {}); // our end of its stdin
     this.#child = undefined;
     if (next === "timeout") return { hang: true };
     return { signal: status.signal ?? `exit ${status.code}` };

@@ -373,7 +373,7 @@ function walkAcyclic(n: number, edges: (id: number) => number[], cycle: string):
       if (top.i < top.next.length) {
         const to = top.next[top.i++];
         if (to === 0) continue;
-        if (colour[to] === GREY) refuse(`.BTF: ${cycle} through type ${to}`);
+        if (colour[to] === GREY) refuse(`.BTF: ${cycle} (at type ${to})`);
         if (colour[to] === WHITE) {
           colour[to] = GREY;
           stack.push({ id: to, next: edges(to), i: 0 });
