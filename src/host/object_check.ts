@@ -24,6 +24,10 @@ import {
 const SHT_NOBITS = 8;
 const SHT_SYMTAB = 2;
 const SHT_REL = 9;
+/** The largest section without file data (.bss) accepted: libbpf makes it a map of that size,
+ * which the kernel allocates and clears (about 10 ms per MiB here). Objects themselves are at
+ * most 256 MiB, so no section with data can be larger either. */
+const MAX_NOBITS_BYTES = 256 * 1024 * 1024;
 
 /** One ELF section header, with its name. */
 export interface Section {
@@ -103,6 +107,9 @@ export function checkElf(bytes: Uint8Array): Section[] {
     names.push(dv.getUint32(o, true));
     if (i > 0 && s.type !== SHT_NOBITS && s.offset + s.size > bytes.length) {
       fail(`section ${i} lies outside the object`);
+    }
+    if (s.type === SHT_NOBITS && s.size > MAX_NOBITS_BYTES) {
+      fail(`section ${i} asks for ${s.size} bytes of zeroes, more than ${MAX_NOBITS_BYTES}`);
     }
     if (s.link >= shnum) fail(`section ${i} links to section ${s.link}, out of range`);
     raw.push(s);
