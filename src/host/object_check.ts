@@ -2,14 +2,14 @@
  * Structural checks of a guest's BPF ELF object before libbpf parses it.
  *
  * libbpf 1.1 trusts the object it opens more than a host running untrusted guests can: a
- * corrupted `.BTF` section whose types reference type ids that do not exist makes
- * `bpf_object__open_mem` dereference NULL and crash the host (found by scripts/fuzz.ts; later
- * libbpf releases added `btf_validate_type` for the same reason). So before libbpf sees the
- * bytes, this checks what libbpf relies on: the ELF header and section table lie inside the
- * buffer, every section's data too, and the BTF and BTF.ext sections are well formed, with
- * every type id and string offset in range (the checks of libbpf 1.3's btf_validate_type).
+ * corrupted `.BTF` section makes `bpf_object__open_mem` dereference NULL or spin forever, and a
+ * struct_ops map crashes `bpf_object__load` (found by scripts/fuzz.ts and scripts/fuzz_objects.ts).
+ * So before libbpf sees the bytes, this checks the ELF layout (header, section table, every
+ * section's data, symbols, relocations, unique section names, no struct_ops sections), then
+ * hands `.BTF`, `.BTF.ext` and the map definitions to btf_check.ts.
  *
- * A failed check returns a one-line reason; the load then fails with LIBBPF_ERRNO__FORMAT.
+ * A failed check returns a one-line reason; the load then fails with LIBBPF_ERRNO__FORMAT. An
+ * internal error of the check is a refusal too: it must never take the host down.
  */
 
 import {
