@@ -339,7 +339,7 @@ export async function fuzzObjects(o: ObjectFuzzOptions): Promise<ObjectFuzzRepor
         if (refusal) {
           report.refused++;
           if (refusal.startsWith("internal error")) report.internalErrors++;
-          const key = refusal.replace(/\d+/g, "N").split(":").slice(0, 2).join(":").slice(0, 60);
+          const key = refusal.replace(/\d+/g, "N").slice(0, 70);
           report.reasons[key] = (report.reasons[key] ?? 0) + 1;
           continue;
         }
