@@ -190,7 +190,9 @@ export function parseBtf(btf: Uint8Array): Btf {
 
 /** The string at `off` of the BTF string section (checked to be in range). */
 export function btfString(btf: Btf, off: number, what: string): string {
-  if (off >= btf.strings.length) refuse(`.BTF: ${what}: string offset out of range`);
+  if (off >= btf.strings.length) {
+    refuse(`${what.startsWith(".BTF") ? "" : ".BTF: "}${what}: string offset out of range`);
+  }
   const end = btf.strings.indexOf(0, off);
   return new TextDecoder().decode(btf.strings.subarray(off, end));
 }
