@@ -664,6 +664,12 @@ export function formatReport(r: FuzzReport): string {
   return lines.join("\n");
 }
 
+if (import.meta.main && Deno.args.includes("--objects")) {
+  // the object fuzzer (scripts/fuzz_objects.ts)
+  const { objectFuzzMain } = await import("./fuzz_objects.ts");
+  Deno.exit(await objectFuzzMain(Deno.args));
+}
+
 if (import.meta.main) {
   const args = [...Deno.args];
   const value = (flag: string): string | undefined => {
@@ -674,7 +680,8 @@ if (import.meta.main) {
   if (args.includes("-h") || args.includes("--help")) {
     console.log(
       "usage: deno task fuzz [--seed N] [--calls N] [--restrictive]\n" +
-        "  (default: a random seed, 1000000 calls, no policy; --restrictive: under a policy)",
+        "  (default: a random seed, 1000000 calls, no policy; --restrictive: under a policy)\n" +
+        "   or: deno task fuzz --objects --help (the object fuzzer)",
     );
     Deno.exit(0);
   }

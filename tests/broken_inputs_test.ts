@@ -130,7 +130,7 @@ const objects: [string, Uint8Array, RegExp][] = [
   [
     "BTF referencing a type that does not exist",
     withDanglingBtfType(good),
-    /\.BTF: type \d+: type id 1048575 out of range/,
+    /\.BTF: type \d+ \(ptr\): type id 1048575 out of range/,
   ],
   [
     "BTF string section cut short",
