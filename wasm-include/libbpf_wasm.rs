@@ -71,8 +71,8 @@ pub mod sys {
         ) -> i32;
     }
 
-    /// WASI's `poll_oneoff`, for a sleep that a stop request can cut short (std's
-    /// `thread::sleep` panics when the host ends the wait early).
+    // WASI's `poll_oneoff`, for a sleep that a stop request can cut short (std's
+    // `thread::sleep` panics when the host ends the wait early).
     #[link(wasm_import_module = "wasi_snapshot_preview1")]
     extern "C" {
         pub fn poll_oneoff(subs: *const u8, events: *mut u8, nsubs: u32, nevents: *mut u32)
