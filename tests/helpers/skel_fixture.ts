@@ -76,4 +76,3 @@ SEC("tp/syscalls/sys_enter_getpid")
 int prog(void *ctx) { return r_c + r_l + r_pt.x + r_arr[1] + r_static + r_last + b_counter + (int)(long)r_ptr; }
 char LICENSE[] SEC("license") = "GPL";
 `;
-
