@@ -134,7 +134,9 @@ async function compile(dir: string, skel: string, main = "main.rs"): Promise<Den
     `${dir}/only_skel.rs`,
     `#[path = "libbpf_wasm.rs"]\nmod libbpf_wasm;\nmod orig_skel;\nfn main() {}\n`,
   );
-  return await run(rustc(), [...rustFlags(repo), "-o", "main.wasm", main], dir);
+  // the skeleton alone: analysis only (`const` items are evaluated there), no codegen
+  const emit = main === "only_skel.rs" ? ["--emit=metadata"] : [];
+  return await run(rustc(), [...rustFlags(repo), ...emit, "-o", "main.out", main], dir);
 }
 
 function symbol(
@@ -166,7 +168,7 @@ Deno.test("skel --lang rust: the generated types have clang's bpf layout, run un
     const c = await compile(dir, skel);
     assert.ok(c.success, `the generated Rust does not compile:\n${text(c.stderr)}`);
 
-    const r = await run(Deno.execPath(), ["run", "-A", `${repo}mod.ts`, `${dir}/main.wasm`], dir);
+    const r = await run(Deno.execPath(), ["run", "-A", `${repo}mod.ts`, `${dir}/main.out`], dir);
     const out = text(r.stdout);
     assert.equal(r.code, 0, `${out}\n${text(r.stderr)}`);
     const line = (k: string) => out.split("\n").filter((l) => l.startsWith(`${k} `));
@@ -211,4 +213,16 @@ Deno.test("skel --lang rust: a wrong member type fails the build (const assertio
   } finally {
     await Deno.remove(dir, { recursive: true });
   }
+});
+
+Deno.test("deno task examples: no Rust compiler with wasm32-wasi is a clear error", async () => {
+  const o = await new Deno.Command(Deno.execPath(), {
+    args: ["run", "-A", `${repo}scripts/build_guests.ts`, "--check", "examples/rust_bootstrap"],
+    cwd: repo,
+    env: { WASM_BPF_RUSTC: "/nonexistent/rustc" },
+    stdout: "piped",
+    stderr: "piped",
+  }).output();
+  assert.equal(o.code, 1);
+  assert.match(text(o.stderr), /WASM_BPF_RUSTC=\/nonexistent\/rustc has no wasm32-wasi target/);
 });
