@@ -53,6 +53,8 @@ for (const { lang, bootstrap, runqlat } of EXAMPLES) {
       });
       assert.equal(r.code, 130, describeRun(r));
       assert.ok(r.signalToExitMs! < 300, `stop took ${r.signalToExitMs} ms`);
+      // Ctrl-C ends the poll loop cleanly (EINTR is not an error to report)
+      assert.equal(r.stderr, "", describeRun(r));
       assert.match(r.stdout, /EXEC\s+true\s+\d+\s+\d+\s+\/(usr\/)?bin\/true/, describeRun(r));
       assert.match(r.stdout, /EXIT\s+true\s+\d+\s+\d+\s+\[0\]/, describeRun(r));
     },
@@ -110,6 +112,7 @@ for (const { lang, bootstrap, runqlat } of EXAMPLES) {
       });
       assert.equal(r.code, 130, describeRun(r));
       assert.ok(r.signalToExitMs! < 300, `stop took ${r.signalToExitMs} ms`);
+      assert.equal(r.stderr, "", describeRun(r)); // the interrupted sleep is no error
       assert.equal(histograms(r.stdout).length, 1, describeRun(r));
     },
   );
