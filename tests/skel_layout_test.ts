@@ -6,7 +6,7 @@
 import assert from "node:assert/strict";
 import { generateSkeleton, generateTypesHeader } from "../scripts/skel/skeleton.ts";
 import { parseElf } from "../scripts/skel/elf.ts";
-import { INIT, ORIG_BPF_C } from "./helpers/skel_fixture.ts";
+import { compileFixture, INIT } from "./helpers/skel_fixture.ts";
 
 const repo = new URL("../", import.meta.url).pathname;
 const include = `${repo}wasm-include`;
@@ -52,21 +52,8 @@ function symbolBytes(obj: Uint8Array, name: string): Uint8Array {
   return elf.contents(sec).slice(sym.value, sym.value + sym.size);
 }
 
-async function setup(): Promise<{ dir: string; obj: Uint8Array }> {
-  const dir = await Deno.makeTempDir({ prefix: "wasm-bpf-skel-" });
-  await Deno.writeTextFile(`${dir}/orig.bpf.c`, ORIG_BPF_C);
-  await run(clang!, [
-    "-target",
-    "bpf",
-    "-O2",
-    "-g",
-    "-I/usr/include/x86_64-linux-gnu",
-    "-c",
-    "orig.bpf.c",
-    "-o",
-    "orig.bpf.o",
-  ], dir);
-  return { dir, obj: await Deno.readFile(`${dir}/orig.bpf.o`) };
+function setup(): Promise<{ dir: string; obj: Uint8Array }> {
+  return compileFixture(clang!);
 }
 
 Deno.test({

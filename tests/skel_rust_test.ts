@@ -11,7 +11,7 @@ import { generateRustSkeleton } from "../scripts/skel/rust.ts";
 import { parseElf } from "../scripts/skel/elf.ts";
 import { parseBtf } from "../scripts/skel/btf.ts";
 import { findRustc, rustFlags } from "../scripts/rust_toolchain.ts";
-import { ORIG_BPF_C } from "./helpers/skel_fixture.ts";
+import { compileFixture } from "./helpers/skel_fixture.ts";
 
 const repo = new URL("../", import.meta.url).pathname;
 
@@ -97,21 +97,7 @@ interface Built {
 }
 
 async function generate(): Promise<Built> {
-  const dir = await Deno.makeTempDir({ prefix: "wasm-bpf-skel-rust-" });
-  await Deno.writeTextFile(`${dir}/orig.bpf.c`, ORIG_BPF_C);
-  const o = await run("clang", [
-    "-target",
-    "bpf",
-    "-O2",
-    "-g",
-    "-I/usr/include/x86_64-linux-gnu",
-    "-c",
-    "orig.bpf.c",
-    "-o",
-    "orig.bpf.o",
-  ], dir);
-  assert.ok(o.success, text(o.stderr));
-  const obj = await Deno.readFile(`${dir}/orig.bpf.o`);
+  const { dir, obj } = await compileFixture("clang");
   const skel = generateRustSkeleton(obj, {
     file: "orig.bpf.o",
     types: ["outer", "tagged_t", "value"],

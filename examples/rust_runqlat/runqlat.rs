@@ -63,6 +63,16 @@ fn parse_pid(s: Option<&str>) -> i32 {
     }
 }
 
+/// Print the help or the version: nothing else to do.
+fn info(help: bool) -> Option<Env> {
+    if help {
+        print!("Usage: runqlat [OPTION...]\n{}", DOC);
+    } else {
+        println!("runqlat 0.1");
+    }
+    None
+}
+
 /// The options, or None when --help/--version was printed.
 fn parse_args() -> Option<Env> {
     let args: Vec<String> = std::env::args().collect();
@@ -72,14 +82,7 @@ fn parse_args() -> Option<Env> {
         let a = args[i].as_str();
         if a.starts_with("--") && a.len() > 2 {
             match a {
-                "--help" => {
-                    print!("Usage: runqlat [OPTION...]\n{}", DOC);
-                    return None;
-                }
-                "--version" => {
-                    println!("runqlat 0.1");
-                    return None;
-                }
+                "--help" | "--version" => return info(a == "--help"),
                 "--timestamp" => env.timestamp = true,
                 "--milliseconds" => env.milliseconds = true,
                 "--pids" => env.per_process = true,
@@ -100,14 +103,7 @@ fn parse_args() -> Option<Env> {
             // bundled short options: -mT, -p185, -p 185
             for (k, c) in a.char_indices().skip(1) {
                 match c {
-                    'h' | '?' => {
-                        print!("Usage: runqlat [OPTION...]\n{}", DOC);
-                        return None;
-                    }
-                    'V' => {
-                        println!("runqlat 0.1");
-                        return None;
-                    }
+                    'h' | '?' | 'V' => return info(c != 'V'),
                     'T' => env.timestamp = true,
                     'm' => env.milliseconds = true,
                     'P' => env.per_process = true,

@@ -76,3 +76,20 @@ SEC("tp/syscalls/sys_enter_getpid")
 int prog(void *ctx) { return r_c + r_l + r_pt.x + r_arr[1] + r_static + r_last + b_counter + (int)(long)r_ptr; }
 char LICENSE[] SEC("license") = "GPL";
 `;
+
+/** A temporary directory with the fixture compiled by `clang` to `orig.bpf.o` (BTF kept). */
+export async function compileFixture(clang: string): Promise<{ dir: string; obj: Uint8Array }> {
+  const dir = await Deno.makeTempDir({ prefix: "wasm-bpf-skel-" });
+  await Deno.writeTextFile(`${dir}/orig.bpf.c`, ORIG_BPF_C);
+  const args = ["-target", "bpf", "-O2", "-g", "-I/usr/include/x86_64-linux-gnu"];
+  const o = await new Deno.Command(clang, {
+    args: [...args, "-c", "orig.bpf.c", "-o", "orig.bpf.o"],
+    cwd: dir,
+    stdout: "piped",
+    stderr: "piped",
+  }).output();
+  if (!o.success) {
+    throw new Error(`${clang} orig.bpf.c failed:\n${new TextDecoder().decode(o.stderr)}`);
+  }
+  return { dir, obj: await Deno.readFile(`${dir}/orig.bpf.o`) };
+}
