@@ -13,6 +13,11 @@
 //    extra flags from a `// build: <flags>` comment in the first lines of the file
 //    (`// build-no-table` drops --export-table; `// build-skip` skips the file: e.g. a
 //    native program that a test compiles itself).
+//  - each Rust guest NAME.rs (a .rs with `fn main`, not a *_skel.rs) -> NAME.wasm, built by a
+//    rustc that has the wasm32-wasi target (scripts/rust_toolchain.ts) with no crates. Its
+//    first lines may say `// bpf: PATH.bpf.c` (a BPF source, usually another example's: it
+//    is compiled in its own directory, so the object is the same) and `// skel: --types T...`;
+//    then NAME_skel.rs is generated from that object (scripts/skel/rust.ts).
 // `--check` builds into a temporary directory and fails if a committed .skel.h,
 // .bpf.bytes.h or .wasm differs from the fresh build (the tree is left untouched). The guests
 // are compiled against the committed headers, which is sound because each header is itself
@@ -24,6 +29,8 @@
 
 import { parseElf, SkelError, STT_OBJECT } from "./skel/elf.ts";
 import { generateSkeleton } from "./skel/skeleton.ts";
+import { generateRustSkeleton } from "./skel/rust.ts";
+import { findRustc, rustFlags } from "./rust_toolchain.ts";
 
 const REPO = new URL("..", import.meta.url).pathname.replace(/\/$/, "");
 const GUEST_ROOTS = ["examples", "tests/guests"];
@@ -246,6 +253,24 @@ interface Artefact {
   built: string; // absolute path where it was built
 }
 
+// A BPF object from `file` in `dir`, DWARF stripped (BTF kept). The paths the object records
+// depend only on the file name, so the same source gives the same bytes from any caller.
+async function compileBpf(tc: Toolchain, dir: string, file: string, obj: string): Promise<void> {
+  await run(tc.clang, [
+    ...BPF_FLAGS,
+    "-I/usr/include/x86_64-linux-gnu",
+    "-I.",
+    `-I${relPath(dir, `${REPO}/wasm-include`)}`,
+    `-ffile-prefix-map=${dir}=.`,
+    `-ffile-prefix-map=${REPO}=/wasm-bpf`,
+    "-c",
+    file,
+    "-o",
+    obj,
+  ], dir);
+  await run(tc.strip, ["-g", obj], dir);
+}
+
 // Build one guest directory. Outputs go to outDir (the dir itself, or a temp mirror).
 async function buildDir(
   tc: Toolchain,
@@ -271,18 +296,7 @@ async function buildDir(
   for (const f of entries.filter((n) => n.endsWith(".bpf.c"))) {
     const base = f.slice(0, -".bpf.c".length);
     const obj = `${outDir}/${base}.bpf.o`;
-    await run(tc.clang, [
-      ...BPF_FLAGS,
-      "-I/usr/include/x86_64-linux-gnu",
-      "-I.",
-      `-I${incRel}`,
-      ...prefixMaps,
-      "-c",
-      f,
-      "-o",
-      obj,
-    ], dir);
-    await run(tc.strip, ["-g", obj], dir);
+    await compileBpf(tc, dir, f, obj);
     const bytes = await Deno.readFile(obj);
     const info = elfInfo(bytes, obj);
     console.log(
@@ -338,6 +352,57 @@ async function buildDir(
     console.log(`wasm  ${relDir}/${base}.wasm (${size} bytes)`);
     arts.push({ rel: `${relDir}/${base}.wasm`, built: out });
   }
+  for (const f of entries.filter((n) => n.endsWith(".rs") && !n.endsWith("_skel.rs"))) {
+    const text = await Deno.readTextFile(`${dir}/${f}`);
+    if (!/^fn main\(/m.test(text)) continue; // a module of a guest, not a guest
+    arts.push(...await buildRustGuest(tc, dir, f, text, outDir));
+  }
+  return arts;
+}
+
+// A Rust guest: its BPF object and skeleton (`// bpf:`, `// skel:` lines), then rustc.
+async function buildRustGuest(
+  tc: Toolchain,
+  dir: string,
+  file: string,
+  text: string,
+  outDir: string,
+): Promise<Artefact[]> {
+  const arts: Artefact[] = [];
+  const base = file.slice(0, -".rs".length);
+  const relDir = relPath(REPO, dir);
+  const head = text.split("\n").slice(0, 10).map((l) => l.trim());
+  const bpfSrc = head.map((l) => l.match(/^\/\/\s*bpf:\s*(\S+)$/)?.[1]).find(Boolean);
+  if (bpfSrc) {
+    const types = skelTypes(head.join("\n"));
+    const src = new URL(`file://${dir}/${bpfSrc}`).pathname;
+    const srcDir = src.slice(0, src.lastIndexOf("/"));
+    const obj = `${outDir}/${base}.bpf.o`;
+    await compileBpf(tc, srcDir, src.slice(srcDir.length + 1), obj);
+    let skel: string;
+    try {
+      skel = generateRustSkeleton(await Deno.readFile(obj), {
+        file: src.slice(srcDir.length + 1).replace(/\.c$/, ".o"),
+        types,
+      });
+    } catch (e) {
+      if (e instanceof SkelError) throw new BuildError(e.message);
+      throw e;
+    }
+    const skelPath = `${outDir}/${base}_skel.rs`;
+    await Deno.writeTextFile(skelPath, skel);
+    console.log(
+      `skel  ${relDir}/${base}_skel.rs (rust${types.length ? `, --types ${types.join(" ")}` : ""})`,
+    );
+    arts.push({ rel: `${relDir}/${base}_skel.rs`, built: skelPath });
+  }
+  const found = findRustc();
+  if ("error" in found) throw new BuildError(`${relDir}/${file}: ${found.error}`);
+  const out = `${outDir}/${base}.wasm`;
+  await run(found.rustc, [...rustFlags(REPO), "-o", out, file], dir);
+  const size = (await Deno.stat(out)).size;
+  console.log(`wasm  ${relDir}/${base}.wasm (${size} bytes, rust)`);
+  arts.push({ rel: `${relDir}/${base}.wasm`, built: out });
   return arts;
 }
 
@@ -360,7 +425,7 @@ function guestDirs(args: string[]): string[] {
     }
     for (const e of ents.filter((e) => e.isDirectory).sort((a, b) => a.name < b.name ? -1 : 1)) {
       const d = `${REPO}/${root}/${e.name}`;
-      if ([...Deno.readDirSync(d)].some((x) => x.isFile && x.name.endsWith(".c"))) dirs.push(d);
+      if ([...Deno.readDirSync(d)].some((x) => x.isFile && /\.(c|rs)$/.test(x.name))) dirs.push(d);
     }
   }
   return dirs;

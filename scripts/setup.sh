@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs everything wasm-bpf needs on a fresh Debian 12 machine, as root:
-# Deno (from npm, pinned), libbpf and bpftool, the guest toolchain (clang + wasi-libc), the
+# Deno (from npm, pinned), libbpf and bpftool, the guest toolchains (clang + wasi-libc, Debian's
+# rustc with the wasm32-wasi std), the
 # native libbpf-tools for comparison, and the tracefs and bpffs mounts. Safe to run again.
 set -euo pipefail
 
@@ -8,6 +9,7 @@ DENO_VERSION=2.9.6
 APT_PACKAGES=(
   libbpf1 libbpf-dev bpftool libbpf-tools              # the host's libbpf, tests, native runqlat
   clang lld llvm wasi-libc libclang-rt-dev-wasm32       # building BPF objects and wasm guests
+  rustc libstd-rust-dev-wasm32                          # Rust guests (/usr/bin/rustc, wasm32-wasi std)
   iproute2 iputils-ping strace                          # network examples' tests; the WASI fallback test
   docker-registry apache2-utils                         # a local OCI registry (deno task registry, tests); htpasswd
 )

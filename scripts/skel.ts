@@ -1,16 +1,21 @@
-// Generate the wasm-bpf guest skeleton of a BPF object: `deno task skel foo.bpf.o > foo.skel.h`.
+// Generate the wasm-bpf guest skeleton of a BPF object: `deno task skel foo.bpf.o > foo.skel.h`,
+// or for Rust guests `deno task skel --lang rust foo.bpf.o > foo_skel.rs`.
 //
 // It reads the object itself (ELF sections and symbols, BTF types and datasecs): no bpftool
 // needed. See scripts/skel/skeleton.ts for what the skeleton contains, and docs/abi.md §5.
 
 import { parseArgs } from "node:util";
 import { generateSkeleton, generateTypesHeader, SkelError } from "./skel/skeleton.ts";
+import { generateRustSkeleton } from "./skel/rust.ts";
 
 const USAGE = `usage: deno task skel [--name NAME] [--types TYPE...] [-o OUT] OBJECT.bpf.o
 
 Writes the wasm-bpf guest skeleton of a BPF object (compiled with -g: BTF needed) to stdout
 or OUT.
 
+  --lang c|rust    the skeleton's language (default c). rust: a module using
+                   wasm-include/libbpf_wasm.rs, with #[repr(C, packed)] types and
+                   const assertions of every size and offset (examples/README.md)
   --name NAME      object name (default: from the file name, foo.bpf.o -> foo_bpf)
   --types TYPE...  also define these shared structs/unions/enums/typedefs, laid out exactly
                    as the BPF side sees them (packed, explicit padding, pointers as
@@ -41,6 +46,7 @@ export async function main(argv: string[]): Promise<number> {
       args: rest,
       options: {
         name: { type: "string" },
+        lang: { type: "string", default: "c" },
         "types-only": { type: "boolean" },
         output: { type: "string", short: "o" },
         help: { type: "boolean", short: "h" },
@@ -64,6 +70,15 @@ export async function main(argv: string[]): Promise<number> {
     console.error(`skel: expected one BPF object file\n\n${USAGE}`);
     return 2;
   }
+  const lang = parsed.values.lang;
+  if (lang !== "c" && lang !== "rust") {
+    console.error(`skel: --lang ${lang}: expected c or rust\n\n${USAGE}`);
+    return 2;
+  }
+  if (lang === "rust" && parsed.values["types-only"]) {
+    console.error(`skel: --types-only is for C headers (the Rust skeleton defines the types)`);
+    return 2;
+  }
   const file = positionals[0];
   // `deno task` runs in the repository root; relative paths are the caller's
   const cwd = Deno.env.get("INIT_CWD");
@@ -80,7 +95,9 @@ export async function main(argv: string[]): Promise<number> {
   let text: string;
   try {
     const opts = { file, name: parsed.values.name, types };
-    text = parsed.values["types-only"]
+    text = lang === "rust"
+      ? generateRustSkeleton(bytes, opts)
+      : parsed.values["types-only"]
       ? generateTypesHeader(bytes, opts)
       : generateSkeleton(bytes, opts);
   } catch (e) {

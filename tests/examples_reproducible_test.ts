@@ -1,5 +1,5 @@
 // CI gate: every committed guest build output (examples/ and tests/guests/: .skel.h,
-// .bpf.bytes.h, .wasm) must be exactly what `deno task examples` builds from the sources.
+// .bpf.bytes.h, .wasm, and the Rust guests' _skel.rs and .wasm) must be exactly what `deno task examples` builds from the sources.
 // Runs the build script's --check mode, which builds into a temporary directory.
 import assert from "node:assert/strict";
 
@@ -30,6 +30,11 @@ Deno.test({
     // every example directory was covered
     for (const e of Deno.readDirSync(`${repo}examples`)) {
       if (e.isDirectory) assert.match(out, new RegExp(`examples/${e.name}/`), out);
+    }
+    // the Rust guests too: their skeletons and modules (a missing rustc fails the build)
+    for (const rel of ["examples/rust_bootstrap/bootstrap", "examples/rust_runqlat/runqlat"]) {
+      assert.ok(out.includes(`skel  ${rel}_skel.rs (rust`), out);
+      assert.match(out, new RegExp(`wasm  ${rel}\\.wasm \\(\\d+ bytes, rust\\)`), out);
     }
   },
 });

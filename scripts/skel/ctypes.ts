@@ -185,7 +185,7 @@ export class CEmitter {
   }
 
   /** The width of a bitfield member, or 0 for an ordinary member. */
-  private bitSize(m: Member): number {
+  bitSize(m: Member): number {
     if (m.bitSize) return m.bitSize;
     // BTF without kind_flag encodes a bitfield in the INT type itself
     const t = this.btf.resolve(m.type);
