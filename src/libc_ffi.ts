@@ -43,6 +43,9 @@ const libcSymbols = {
   mmap: { parameters: ["pointer", "usize", "i32", "i32", "i32", "i64"], result: "pointer" },
   /** int munmap(void *addr, size_t length) */
   munmap: { parameters: ["pointer", "usize"], result: "i32" },
+  /** int sigaction(int signum, const struct sigaction *act, struct sigaction *oldact): the
+   * CLI switches SIGINT/SIGTERM between Deno's handler (during waits) and the default action. */
+  sigaction: { parameters: ["i32", "buffer", "buffer"], result: "i32" },
   /** long sysconf(int name) */
   sysconf: { parameters: ["i32"], result: "i64" },
 } as const satisfies Deno.ForeignLibraryInterface;

@@ -5,10 +5,17 @@
  * are JSPI `Suspending` functions, so the event loop runs while the guest waits. That is when a
  * stop can be observed. The design (docs/design.md §5):
  *
- * - Signal listeners are armed only while the guest is suspended in a wait. While it runs wasm
- *   or synchronous FFI, no listener is installed, so SIGINT/SIGTERM keep their default action:
- *   the process dies at once and the kernel detaches every link as it closes our fds. (A
- *   listener armed then could never run: a JS signal listener needs the event loop.)
+ * - Signals are caught only while the guest is suspended in a wait. While it runs wasm or
+ *   synchronous FFI, SIGINT/SIGTERM have their default action: the process dies at once and the
+ *   kernel detaches every link as it closes our fds. (A listener could not run then: a JS
+ *   signal listener needs the event loop.)
+ * - The listeners themselves stay from the first wait until close(); only the disposition
+ *   switches, by sigaction(2), between Deno's handler (in a wait) and the default action (out
+ *   of one). Removing the listener at the end of each wait instead lost a signal that Deno's
+ *   handler had recorded but whose listener had not yet run when the wait ended (a timer and
+ *   the signal ready in the same turn): the child then ran on until kill()'s SIGKILL.
+ * - The first signal decides the status: after a stop by one signal, the other is ignored,
+ *   so SIGTERM then SIGINT still exits 143.
  * - When a stop arrives during a wait, the wait ends at once (an eventfd wakes `epoll_wait`, an
  *   AbortSignal ends sleeps) and the blocking import returns EINTR, exactly what a libbpf-tools
  *   program sees on SIGINT; a well-behaved guest breaks its loop and returns from main, so its
@@ -19,6 +26,14 @@
 
 import type { BlockingGate } from "../wasi/host_hooks.ts";
 import { getLibc } from "../libc_ffi.ts";
+import {
+  type CatchableSignal,
+  currentAction,
+  DEFAULT_ACTION,
+  IGNORE_ACTION,
+  setAction,
+  type SignalAction,
+} from "./signal_action.ts";
 
 /** How long a stopped guest may keep running to exit by itself. */
 export const STOP_GRACE_MS = 100;
@@ -54,6 +69,8 @@ export class RunStop implements BlockingGate {
   #eventFd = -1;
   #armed = 0;
   readonly #catchSignals: boolean;
+  /** Deno's handlers, saved when the listeners were added (at the first wait) until close(). */
+  #denoActions: Map<CatchableSignal, SignalAction> | undefined;
   readonly #onSigint = () => this.request("SIGINT");
   readonly #onSigterm = () => this.request("SIGTERM");
 
@@ -82,6 +99,8 @@ export class RunStop implements BlockingGate {
     this.#reason = reason;
     this.#graceEndsAt = performance.now() + STOP_GRACE_MS;
     this.#controller.abort(new GuestStopped(reason));
+    // Out of a wait (a listener that ran late), the other signal is ignored from now on.
+    if (this.#armed === 0) this.#uncatch();
     this.resume(); // a paused guest must wake up to stop
     this.#signalEventFd();
   }
@@ -200,21 +219,42 @@ export class RunStop implements BlockingGate {
   }
 
   #arm(): void {
-    if (this.#armed++ === 0 && this.#catchSignals) {
+    if (this.#armed++ > 0 || !this.#catchSignals) return;
+    if (!this.#denoActions) {
       Deno.addSignalListener("SIGINT", this.#onSigint);
       Deno.addSignalListener("SIGTERM", this.#onSigterm);
+      this.#denoActions = new Map([
+        ["SIGINT", currentAction("SIGINT")],
+        ["SIGTERM", currentAction("SIGTERM")],
+      ]);
+    } else {
+      for (const [signal, action] of this.#denoActions) setAction(signal, action);
     }
   }
 
   #disarm(): void {
-    if (--this.#armed === 0 && this.#catchSignals) {
-      Deno.removeSignalListener("SIGINT", this.#onSigint);
-      Deno.removeSignalListener("SIGTERM", this.#onSigterm);
+    if (--this.#armed === 0) this.#uncatch();
+  }
+
+  /** The disposition out of a wait: the default action, except that after a stop by one
+   * signal the other is ignored (the first signal decides the status). */
+  #uncatch(): void {
+    if (!this.#catchSignals) return;
+    for (const signal of ["SIGINT", "SIGTERM"] as const) {
+      const other = this.#reason !== undefined && this.#reason !== "kill" &&
+        this.#reason !== signal;
+      setAction(signal, other ? IGNORE_ACTION : DEFAULT_ACTION);
     }
   }
 
-  /** Releases the eventfd. */
+  /** Removes the listeners and releases the eventfd; idempotent. */
   close(): void {
+    if (this.#denoActions) {
+      this.#denoActions = undefined;
+      Deno.removeSignalListener("SIGINT", this.#onSigint);
+      Deno.removeSignalListener("SIGTERM", this.#onSigterm);
+      this.#uncatch(); // whatever removing the listeners left, a stop's choice stays
+    }
     if (this.#eventFd >= 0) {
       getLibc().close(this.#eventFd);
       this.#eventFd = -1;
