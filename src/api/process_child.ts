@@ -11,6 +11,7 @@ import type { LogRecord, ModuleSource, WasmBpfStatus } from "./types.ts";
 import { isRemoteModule, registryReferenceOf } from "../host/module_source.ts";
 import { registryToFlags } from "./registry_flags.ts";
 import { cString, getLibc } from "../libc_ffi.ts";
+import { formatDirSpec } from "../host/dir_spec.ts";
 
 /** After kill(), how long the child gets to exit by itself before SIGKILL. */
 const KILL_ESCALATION_MS = 1000;
@@ -90,7 +91,7 @@ export class ProcessChild extends ChildBase {
       ...Object.entries(opts.env).flatMap(([k, v]) => ["--env", `${k}=${v}`]),
       ...opts.preopens.flatMap((p) => [
         p.attachOnly ? "--attach-dir" : "--dir",
-        `${p.hostPath}:${p.guestPath}`,
+        formatDirSpec(p.hostPath, p.guestPath),
       ]),
       ...(opts.hostImportsModule ? ["--host-imports", String(opts.hostImportsModule)] : []),
       ...(logFifo ? ["--log-file", logFifo] : []),

@@ -24,6 +24,7 @@ import {
   registryCommand,
 } from "./cli_oci.ts";
 import type { RegistryOptions } from "../api/types.ts";
+import { parseDirSpec } from "./dir_spec.ts";
 
 export const USAGE = `wasm-bpf ${VERSION}: run eBPF programs packaged as WebAssembly modules.
 
@@ -41,11 +42,12 @@ OPTIONS:
                                     (default: ${DEFAULT_CALLBACK_EXPORT})
       --env KEY=VALUE               Set a guest environment variable (repeatable)
       --dir HOST[:GUEST]            Let the guest use directory HOST, seen as GUEST
-                                    (default: the same path) (repeatable)
+                                    (default: the same path) (repeatable). In HOST
+                                    and GUEST, \\: is a ":" and \\\\ a "\\"
       --attach-dir HOST[:GUEST]     Give the guest directory HOST (a cgroup v2 one),
                                     seen as GUEST, only as an attach target: nothing
                                     beneath it can be opened, created or listed
-                                    (repeatable)
+                                    (repeatable; \\: and \\\\ as for --dir)
       --host-imports MODULE         A JS/TS module whose default export gives the
                                     guest more import modules: { mod: { fn } }
       --log-file PATH               Write host and libbpf messages to PATH as
@@ -151,14 +153,14 @@ export function parseCli(argv: string[]): ParsedCli {
       case "--dir":
       case "--attach-dir": {
         const spec = valueOf(flag, inline);
-        const at = spec.indexOf(":");
-        const hostPath = at < 0 ? spec : spec.slice(0, at);
-        const guestPath = at < 0 ? spec : spec.slice(at + 1);
-        if (!hostPath || !guestPath) {
-          throw new UsageError(`${flag} takes HOST[:GUEST], got "${spec}"`);
+        const dir = parseDirSpec(spec);
+        if (!dir) {
+          throw new UsageError(
+            `${flag} takes HOST[:GUEST] (\\: for a ":" in a path), got "${spec}"`,
+          );
         }
         const attachOnly = flag === "--attach-dir";
-        options.preopens.push({ hostPath, guestPath, ...(attachOnly ? { attachOnly } : {}) });
+        options.preopens.push({ ...dir, ...(attachOnly ? { attachOnly } : {}) });
         break;
       }
       default: {

@@ -7,6 +7,7 @@ import { ObjectTable } from "./bpf_objects.ts";
 import type { GuestMemory } from "./guest_memory.ts";
 import type { GuestPolicy } from "./policy.ts";
 import type { RunStop } from "./stop.ts";
+import { LineLimiter } from "./log_limit.ts";
 
 export interface HostLog {
   /** Always shown (stderr in the CLI): failures the user must see. */
@@ -15,10 +16,24 @@ export interface HostLog {
   debug(message: string): void;
 }
 
+/** The log of the `wasm_bpf` imports: every line a guest's call can cause is an error of a
+ * kind, rate-limited per kind (log_limit.ts), so a guest calling a failing import in a loop
+ * cannot flood the log. */
+export interface GuestLog {
+  /** An error line of `kind` (the import or area, plural: "wasm_load_bpf_object errors",
+   * "attach refusals"): the first MAX_LINES_PER_KIND (log_limit.ts) of a kind are shown, then
+   * one line saying the rest are not. `prefix` starts the line and that one ("policy: "). */
+  error(kind: string, message: string, prefix?: string): void;
+  /** Shown with -v only (unlimited: asked for). */
+  debug(message: string): void;
+  /** At the end of the run: one line per kind with lines not shown, counting them. */
+  summarize(): void;
+}
+
 export class HostContext {
   readonly objects: ObjectTable;
   readonly stop: RunStop;
-  readonly log: HostLog;
+  readonly log: GuestLog;
   readonly policy: GuestPolicy;
   #memory: GuestMemory | undefined;
   /** The guest's `__indirect_function_table` (C and Rust guests); absent in TinyGo guests. */
@@ -31,7 +46,12 @@ export class HostContext {
 
   constructor(stop: RunStop, log: HostLog, policy: GuestPolicy = {}) {
     this.stop = stop;
-    this.log = log;
+    const limiter = new LineLimiter((line) => log.error(line));
+    this.log = {
+      error: (kind, message, prefix) => limiter.line(kind, message, prefix),
+      debug: (message) => log.debug(message),
+      summarize: () => limiter.summarize(),
+    };
     this.policy = policy;
     this.objects = new ObjectTable(policy.pinRoot);
   }

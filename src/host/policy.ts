@@ -23,7 +23,8 @@
  * kind; then one line saying that the rest of that kind are not logged).
  */
 
-import type { HostLog } from "./context.ts";
+import type { GuestLog } from "./context.ts";
+import { MAX_LINES_PER_KIND } from "./log_limit.ts";
 import { OPTIONAL_WASM_FEATURES } from "./wasm_layout.ts";
 
 /** The default cap on guest linear memory: 1 GiB. */
@@ -319,20 +320,11 @@ export function objectCountRefusal(policy: GuestPolicy, loaded: number): string 
 // --- logging ----------------------------------------------------------------------------------
 
 /** How many refusals of one kind are logged before the rest are only counted. */
-export const MAX_LOGGED_REFUSALS = 20;
-
-const refusalCounts = new WeakMap<HostLog, Map<string, number>>();
+export const MAX_LOGGED_REFUSALS = MAX_LINES_PER_KIND;
 
 /** Logs a refusal on the error log ("policy: ..."), one line, at most
- * {@link MAX_LOGGED_REFUSALS} per kind and log (a guest retrying in a loop cannot flood
- * stderr). */
-export function logRefusal(log: HostLog, kind: string, message: string): void {
-  let counts = refusalCounts.get(log);
-  if (!counts) refusalCounts.set(log, counts = new Map());
-  const n = (counts.get(kind) ?? 0) + 1;
-  counts.set(kind, n);
-  if (n <= MAX_LOGGED_REFUSALS) log.error(`policy: ${message}`);
-  if (n === MAX_LOGGED_REFUSALS) {
-    log.error(`policy: further ${kind} refusals are not logged`);
-  }
+ * {@link MAX_LOGGED_REFUSALS} per kind in a run (a guest retrying in a loop cannot flood
+ * stderr): the guest log's rate limit, kind "<kind> refusals". */
+export function logRefusal(log: GuestLog, kind: string, message: string): void {
+  log.error(`${kind} refusals`, message, "policy: ");
 }

@@ -109,6 +109,7 @@ export async function runGuest(opts: GuestRunOptions): Promise<GuestRunResult> {
     await ctx.objects.closeAll();
     wasi.close();
     opts.stop.close();
+    ctx.log.summarize();
   }
   if (opts.stop.reason) {
     return { ...result, code: exitCodeForStop(opts.stop.reason), stopped: opts.stop.reason };

@@ -36,6 +36,8 @@ const O_CLOEXEC = 0o2000000;
 const CGROUP2_SUPER_MAGIC = 0x63677270n;
 /** What every unusable target returns (see the module doc). */
 const TARGET_REFUSED = -Errno.EPERM;
+/** The kind of the error lines of both attach imports, rate-limited per run (log_limit.ts). */
+const ATTACH_ERRORS = "attach errors";
 
 /** An attach target as the guest gave it: a path string, or a guest descriptor. */
 type Target = { path: string } | { guestFd: number };
@@ -96,7 +98,7 @@ function attachImport(
     if (result.verbose !== undefined) ctx.log.debug(`${what}: refused: ${result.verbose}`);
     if (result.error !== undefined) {
       const why = takeRecentLibbpfMessages().slice(-3).join("; ");
-      ctx.log.error(`${what}: ${result.error}${why ? `: ${why}` : ""}`);
+      ctx.log.error(ATTACH_ERRORS, `${what}: ${result.error}${why ? `: ${why}` : ""}`);
     }
     return result.errno;
   }

@@ -17,6 +17,9 @@ import type { HostContext } from "../context.ts";
 import type { LoadedObject } from "../bpf_objects.ts";
 import { Dispatcher, FILL_NONE, FILL_PAUSED, FILL_STAGED, RecordPump } from "../pump.ts";
 
+/** The kind of the error lines of the poll imports, rate-limited per run (log_limit.ts). */
+const POLL_ERRORS = "buffer poll errors";
+
 /** Pumps one buffer keeps, by callback; the oldest goes when a guest uses more callbacks. */
 const MAX_PUMPS_PER_BUFFER = 32;
 
@@ -31,7 +34,7 @@ export function pollerFor(
   // The buffer must be a map of this very object: the poller lives and dies with it.
   const map = ctx.objects.mapByFd(fd);
   if (!map || map.owner !== loaded) return -Errno.EBADF;
-  const created = BufferPoller.create(map, ctx.log.error);
+  const created = BufferPoller.create(map, (message) => ctx.log.error(POLL_ERRORS, message));
   if (typeof created === "number") return created;
   loaded.pollers.set(fd, created);
   ctx.log.debug(`buffer ${map.name}: ${created.kind} consumer`);
@@ -56,18 +59,23 @@ export function makeBufferPollDispatcher(
       } catch {
         return -Errno.EINVAL; // index out of the table's range
       }
-      return selectPump(ctx, dispatcher, handle, fd, callback, data, maxSize, ctx.log.debug);
+      const tell = (message: string) => ctx.log.debug(message);
+      return selectPump(ctx, dispatcher, handle, fd, callback, data, maxSize, tell);
     },
     selectWrapper(handle, fd, data, maxSize) {
       ctx.stop.checkpoint();
       if (ctx.stop.stopping) return -Errno.EINTR;
       const callback = ctx.exports?.[callbackExportName];
       if (typeof callback !== "function") {
-        ctx.log.error(`the guest exports no function "${callbackExportName}" to receive records`);
+        ctx.log.error(
+          POLL_ERRORS,
+          `the guest exports no function "${callbackExportName}" to receive records`,
+        );
         return -Errno.EINVAL;
       }
       // (a callback export of the wrong type is the module's bug, not a guest's bad argument)
-      return selectPump(ctx, dispatcher, handle, fd, callback, data, maxSize, ctx.log.error);
+      const tell = (message: string) => ctx.log.error(POLL_ERRORS, message);
+      return selectPump(ctx, dispatcher, handle, fd, callback, data, maxSize, tell);
     },
   });
   return dispatcher;

@@ -23,6 +23,9 @@ import { logRefusal, objectCountRefusal, programTypeName, programTypeRefusal } f
 /** The most a guest may hand us as one object (a sanity limit, far above real objects). */
 export const MAX_OBJECT_BYTES = 256 * 1024 * 1024;
 
+/** The kind of the error lines of this import, rate-limited per run (log_limit.ts). */
+const LOAD_ERRORS = "wasm_load_bpf_object errors";
+
 /** How many lines of the verifier log a failure shows without -v. */
 const VERIFIER_TAIL_LINES = 4;
 /** How many lines of libbpf's other messages a failure shows. */
@@ -47,6 +50,7 @@ export function makeLoad(ctx: HostContext): (objBuf: number, objBufSize: number)
     const malformed = checkBpfObject(bytes);
     if (malformed) {
       ctx.log.error(
+        LOAD_ERRORS,
         `wasm_load_bpf_object: not a valid BPF object (LIBBPF_ERRNO__FORMAT): ${malformed}`,
       );
       return 0n;
@@ -191,6 +195,7 @@ function reportFailure(ctx: HostContext, op: string, errno: number, hint?: strin
     const code = Math.abs(errno);
     const tail = verifier.lines.slice(-VERIFIER_TAIL_LINES).map((l) => `  ${l}`).join("\n");
     ctx.log.error(
+      LOAD_ERRORS,
       `wasm_load_bpf_object: the kernel verifier rejected program "${verifier.program}" ` +
         `(${op}: ${errnoName(code)}, ${libbpfStrerror(code)}); the end of its log ` +
         `(all of it with -v):\n${tail}`,
@@ -200,5 +205,5 @@ function reportFailure(ctx: HostContext, op: string, errno: number, hint?: strin
   // A permission error with no verifier log is a privilege problem: LibbpfError's hint says so.
   const error = new LibbpfError(op, errno, hint);
   const tail = other.slice(-LIBBPF_TAIL_LINES).map((l) => `  ${l}`).join("\n");
-  ctx.log.error(`wasm_load_bpf_object: ${error.message}${tail ? `\n${tail}` : ""}`);
+  ctx.log.error(LOAD_ERRORS, `wasm_load_bpf_object: ${error.message}${tail ? `\n${tail}` : ""}`);
 }
