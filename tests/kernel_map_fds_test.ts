@@ -66,13 +66,15 @@ kernelTest(
   "map fds (inline): a guest cannot store another guest's map, a host file or a host " +
     "socket in its maps",
   async () => {
+    // Before the victim starts: its intake opens the module on a runtime thread, which would
+    // add an fd of its own while fdOpenedBy looks.
+    const listener = fdOpenedBy(() => Deno.listen({ hostname: "127.0.0.1", port: 0 }));
+    const file = fdOpenedBy(() => Deno.openSync("/etc/hostname"));
     const victim = new WasmBpfCommand(mapfds, {
       args: ["victim"],
       stdout: "piped",
       isolation: "inline",
     }).spawn();
-    const listener = fdOpenedBy(() => Deno.listen({ hostname: "127.0.0.1", port: 0 }));
-    const file = fdOpenedBy(() => Deno.openSync("/etc/hostname"));
     try {
       const victimFd = Number((await readLine(victim, "victim fd=")).split("=")[1]);
       assert.ok(victimFd > 2, `victim map fd ${victimFd}`);
