@@ -131,16 +131,12 @@ if (import.meta.main) {
   if (!values["no-examples"]) {
     const { parseReference, pushModule } = await import("../src/oci/mod.ts");
     const examples = new URL("../examples/", import.meta.url);
-    for await (const entry of Deno.readDir(examples)) {
-      const file = new URL(`${entry.name}/${entry.name}.wasm`, examples);
-      let bytes: Uint8Array<ArrayBuffer>;
-      try {
-        bytes = await Deno.readFile(file) as Uint8Array<ArrayBuffer>;
-      } catch {
-        continue;
-      }
-      const ref = `${local}/examples/${entry.name}:latest`;
-      const digest = await pushModule(bytes, `${entry.name}.wasm`, parseReference(ref)!, {});
+    for (const name of await exampleNames(examples)) {
+      const module = await exampleModule(new URL(`${name}/`, examples), name);
+      if (!module) continue;
+      const ref = `${local}/examples/${name}:latest`;
+      const bytes = await Deno.readFile(module.url) as Uint8Array<ArrayBuffer>;
+      const digest = await pushModule(bytes, module.file, parseReference(ref)!, {});
       console.log(`registry: pushed ${ref} (${digest})`);
     }
   }
@@ -153,4 +149,26 @@ if (import.meta.main) {
   Deno.addSignalListener("SIGTERM", stop);
   await registry.exited;
   await Deno.remove(dir, { recursive: true }).catch(() => {});
+}
+
+/** The example directories, sorted. */
+async function exampleNames(examples: URL): Promise<string[]> {
+  const names: string[] = [];
+  for await (const entry of Deno.readDir(examples)) if (entry.isDirectory) names.push(entry.name);
+  return names.sort();
+}
+
+/** An example's module: NAME.wasm, or the directory's only .wasm (the Rust examples keep the
+ * C example's file name: rust_bootstrap/bootstrap.wasm). */
+async function exampleModule(dir: URL, name: string): Promise<{ url: URL; file: string } | null> {
+  const modules: string[] = [];
+  for await (const entry of Deno.readDir(dir)) {
+    if (entry.isFile && entry.name.endsWith(".wasm")) modules.push(entry.name);
+  }
+  const file = modules.includes(`${name}.wasm`)
+    ? `${name}.wasm`
+    : modules.length === 1
+    ? modules[0]
+    : null;
+  return file ? { url: new URL(file, dir), file } : null;
 }

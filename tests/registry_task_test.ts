@@ -42,6 +42,15 @@ Deno.test({
         pushed.some((l) => l.includes(`localhost:${port}/examples/runqlat:latest`)),
         `no runqlat pushed:\n${seen.join("\n")}\n${await stderr}`,
       );
+      // every example directory, the Rust ones (rust_bootstrap/bootstrap.wasm) included
+      const examples = [...Deno.readDirSync(new URL("../examples/", import.meta.url))]
+        .filter((e) => e.isDirectory).map((e) => e.name);
+      for (const name of examples) {
+        assert(
+          pushed.some((l) => l.includes(`localhost:${port}/examples/${name}:latest`)),
+          `${name} not pushed:\n${seen.join("\n")}`,
+        );
+      }
       assert(seen.some((l) => l.startsWith("registry: try")), await stderr);
       assert(status.signal === null, `killed by ${status.signal}: ${await stderr}`);
     } finally {
