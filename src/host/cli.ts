@@ -13,18 +13,13 @@ import { Errno } from "../errno.ts";
 import { InlineChild } from "../api/inline_child.ts";
 import { resolveOptions } from "../api/child_base.ts";
 import type { LogRecord } from "../api/types.ts";
-import { DEFAULT_CALLBACK_EXPORT, DEFAULT_WRAPPER_MODULE } from "./imports/mod.ts";
 import { GuestModuleError } from "./guest_module.ts";
-import { applyPolicyFlag, type MutablePolicy, POLICY_FLAGS, POLICY_USAGE } from "./policy.ts";
-import {
-  applyRegistryFlag,
-  isRegistryCommand,
-  REGISTRY_FLAGS,
-  REGISTRY_USAGE,
-  registryCommand,
-} from "./cli_oci.ts";
-import type { RegistryOptions } from "../api/types.ts";
-import { parseDirSpec } from "./dir_spec.ts";
+import { POLICY_USAGE } from "./policy.ts";
+import { isRegistryCommand, REGISTRY_USAGE, registryCommand } from "./cli_oci.ts";
+import { type CliOptions, HOST_OPTIONS_USAGE, parseCli, type ParsedCli } from "./run_options.ts";
+import { UsageError } from "./option_table.ts";
+
+export { type CliOptions, parseCli, type ParsedCli, UsageError };
 
 export const USAGE = `wasm-bpf ${VERSION}: run eBPF programs packaged as WebAssembly modules.
 
@@ -33,26 +28,7 @@ USAGE: wasm-bpf [options] <module.wasm | https://.../module.wasm | REGISTRY/REPO
 Everything after the module path is passed to the guest unchanged.
 
 OPTIONS:
-  -h, --help                        Show this help and exit
-  -V, --version                     Show the version (and libbpf's) and exit
-  -v, --verbose                     Log what the host and libbpf do, to stderr
-  -m, --wrapper-module-name NAME    Import module of the TinyGo poll wrapper
-                                    (default: ${DEFAULT_WRAPPER_MODULE})
-  -c, --callback-export-name NAME   Export that receives TinyGo buffer records
-                                    (default: ${DEFAULT_CALLBACK_EXPORT})
-      --env KEY=VALUE               Set a guest environment variable (repeatable)
-      --dir HOST[:GUEST]            Let the guest use directory HOST, seen as GUEST
-                                    (default: the same path) (repeatable). In HOST
-                                    and GUEST, \\: is a ":" and \\\\ a "\\"
-      --attach-dir HOST[:GUEST]     Give the guest directory HOST (a cgroup v2 one),
-                                    seen as GUEST, only as an attach target: nothing
-                                    beneath it can be opened, created or listed
-                                    (repeatable; \\: and \\\\ as for --dir)
-      --host-imports MODULE         A JS/TS module whose default export gives the
-                                    guest more import modules: { mod: { fn } }
-      --log-file PATH               Write host and libbpf messages to PATH as
-                                    NDJSON ({source, level, message}), not stderr
-${POLICY_USAGE}
+${HOST_OPTIONS_USAGE}${POLICY_USAGE}
 ${REGISTRY_USAGE}
 EXAMPLES:
   sudo wasm-bpf runqlat.wasm 1 10    # run-queue latency: 1 s summaries, 10 times
@@ -66,121 +42,6 @@ EXAMPLES:
 EXIT STATUS:
   the guest's exit code; 1 host error; 2 usage error; 130 Ctrl-C; 143 SIGTERM
 `;
-
-export interface CliOptions {
-  verbose: boolean;
-  wrapperModuleName: string;
-  callbackExportName: string;
-  env: Record<string, string>;
-  preopens: { guestPath: string; hostPath: string; attachOnly?: boolean }[];
-  /** What the guest may do (policy.ts); empty: everything. */
-  policy: MutablePolicy;
-  /** How a registry reference is fetched (cli_oci.ts). */
-  registry: { -readonly [K in keyof RegistryOptions]: RegistryOptions[K] };
-  hostImportsModule?: string;
-  logFile?: string;
-  modulePath: string;
-  guestArgs: string[];
-}
-
-/** A usage error: exit status 2. */
-export class UsageError extends Error {}
-
-export type ParsedCli = { kind: "help" } | { kind: "version" } | {
-  kind: "run";
-  options: CliOptions;
-};
-
-/** Parses host options up to the module path; the rest belongs to the guest. */
-export function parseCli(argv: string[]): ParsedCli {
-  const options: Omit<CliOptions, "modulePath" | "guestArgs"> = {
-    verbose: false,
-    wrapperModuleName: DEFAULT_WRAPPER_MODULE,
-    callbackExportName: DEFAULT_CALLBACK_EXPORT,
-    env: {},
-    preopens: [],
-    policy: {},
-    registry: {},
-  };
-  let i = 0;
-  const valueOf = (flag: string, inline: string | undefined): string => {
-    if (inline !== undefined) return inline;
-    if (i + 1 >= argv.length) throw new UsageError(`${flag} needs a value`);
-    return argv[++i];
-  };
-  for (; i < argv.length; i++) {
-    const arg = argv[i];
-    if (arg === "--") {
-      i++;
-      break;
-    }
-    if (!arg.startsWith("-") || arg === "-") break;
-    const eq = arg.startsWith("--") ? arg.indexOf("=") : -1;
-    const flag = eq > 0 ? arg.slice(0, eq) : arg;
-    const inline = eq > 0 ? arg.slice(eq + 1) : undefined;
-    switch (flag) {
-      case "-h":
-      case "--help":
-        return { kind: "help" };
-      case "-V":
-      case "--version":
-        return { kind: "version" };
-      case "-v":
-      case "--verbose":
-        options.verbose = true;
-        break;
-      case "-m":
-      case "--wrapper-module-name":
-        options.wrapperModuleName = valueOf(flag, inline);
-        break;
-      case "-c":
-      case "--callback-export-name":
-        options.callbackExportName = valueOf(flag, inline);
-        break;
-      case "--env": {
-        const kv = valueOf(flag, inline);
-        const at = kv.indexOf("=");
-        if (at <= 0) throw new UsageError(`--env takes KEY=VALUE, got "${kv}"`);
-        options.env[kv.slice(0, at)] = kv.slice(at + 1);
-        break;
-      }
-      case "--host-imports":
-        options.hostImportsModule = valueOf(flag, inline);
-        break;
-      case "--log-file":
-        options.logFile = valueOf(flag, inline);
-        break;
-      case "--dir":
-      case "--attach-dir": {
-        const spec = valueOf(flag, inline);
-        const dir = parseDirSpec(spec);
-        if (!dir) {
-          throw new UsageError(
-            `${flag} takes HOST[:GUEST] (\\: for a ":" in a path), got "${spec}"`,
-          );
-        }
-        const attachOnly = flag === "--attach-dir";
-        options.preopens.push({ ...dir, ...(attachOnly ? { attachOnly } : {}) });
-        break;
-      }
-      default: {
-        if (REGISTRY_FLAGS.has(flag)) {
-          const error = applyRegistryFlag(options.registry, flag, valueOf(flag, inline));
-          if (error) throw new UsageError(error);
-          break;
-        }
-        if (!POLICY_FLAGS.has(flag)) throw new UsageError(`unknown option ${arg}`);
-        const error = applyPolicyFlag(options.policy, flag, valueOf(flag, inline));
-        if (error) throw new UsageError(error);
-      }
-    }
-  }
-  if (i >= argv.length) throw new UsageError("no module given");
-  return {
-    kind: "run",
-    options: { ...options, modulePath: argv[i], guestArgs: argv.slice(i + 1) },
-  };
-}
 
 function stderrLine(message: string): void {
   writeStderr(`wasm-bpf: ${message}\n`);
