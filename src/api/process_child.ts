@@ -82,19 +82,7 @@ export class ProcessChild extends ChildBase {
       cleanup.push(() => Deno.remove(dir, { recursive: true }).catch(() => {}));
     }
 
-    const hostArgs = formatCli({
-      verbose: opts.verbose,
-      wrapperModuleName: opts.wrapperModuleName,
-      callbackExportName: opts.callbackExportName,
-      env: opts.env,
-      preopens: opts.preopens,
-      hostImportsModule: opts.hostImportsModule && String(opts.hostImportsModule),
-      logFile: logFifo,
-      policy: opts.policy ?? {},
-      registry: opts.registry ?? {},
-      modulePath,
-      guestArgs: opts.args,
-    });
+    const hostArgs = cliArgsOf(modulePath, opts, logFifo);
     const cli = new URL("../../mod.ts", import.meta.url).href;
     // Inside the compiled `wasm-bpf` binary, the executable is our CLI itself.
     const compiled = Deno.mainModule === cli && !/(^|\/)deno$/.test(Deno.execPath());
@@ -170,6 +158,24 @@ export class ProcessChild extends ChildBase {
     this.#paused = false;
     this.#child.kill("SIGCONT");
   }
+}
+
+/** The command line of a child running `modulePath` with `opts`: our CLI's, written from its
+ * option table, so that the child's parseCli reads back the same options. */
+export function cliArgsOf(modulePath: string, opts: ResolvedOptions, logFile?: string): string[] {
+  return formatCli({
+    verbose: opts.verbose,
+    wrapperModuleName: opts.wrapperModuleName,
+    callbackExportName: opts.callbackExportName,
+    env: opts.env,
+    preopens: opts.preopens,
+    hostImportsModule: opts.hostImportsModule && String(opts.hostImportsModule),
+    logFile,
+    policy: opts.policy ?? {},
+    registry: opts.registry ?? {},
+    modulePath,
+    guestArgs: opts.args,
+  });
 }
 
 /** A FIFO in a private temporary directory, through which the child sends its log. */

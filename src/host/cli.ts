@@ -12,7 +12,7 @@ import { cString, getLibc, lastErrno } from "../libc_ffi.ts";
 import { Errno } from "../errno.ts";
 import { InlineChild } from "../api/inline_child.ts";
 import { resolveOptions } from "../api/child_base.ts";
-import type { LogRecord } from "../api/types.ts";
+import type { LogRecord, WasmBpfCommandOptions } from "../api/types.ts";
 import { GuestModuleError } from "./guest_module.ts";
 import { POLICY_USAGE } from "./policy.ts";
 import { isRegistryCommand, REGISTRY_USAGE, registryCommand } from "./cli_oci.ts";
@@ -110,20 +110,11 @@ export async function main(argv: string[]): Promise<number> {
   // to start), with the process's own stdio, and Ctrl-C/SIGTERM end its waits.
   const run = new InlineChild(
     opts.modulePath,
-    resolveOptions(opts.modulePath, {
-      args: opts.guestArgs,
-      env: opts.env,
-      dirs: opts.preopens.filter((p) => !p.attachOnly),
-      attachDirs: opts.preopens.filter((p) => p.attachOnly),
-      wrapperModuleName: opts.wrapperModuleName,
-      callbackExportName: opts.callbackExportName,
-      verbose: opts.verbose,
-      logger,
-      hostImportsModule: opts.hostImportsModule &&
-        new URL(opts.hostImportsModule, `file://${Deno.cwd()}/`),
-      policy: opts.policy,
-      registry: opts.registry,
-    }, { stdin: "inherit", stdout: "inherit", stderr: "inherit" }),
+    resolveOptions(opts.modulePath, commandOptionsOf(opts, logger), {
+      stdin: "inherit",
+      stdout: "inherit",
+      stderr: "inherit",
+    }),
     { catchSignals: true },
   );
   try {
@@ -138,6 +129,27 @@ export async function main(argv: string[]): Promise<number> {
   } finally {
     logFile?.close();
   }
+}
+
+/** The library's options for the run that the command line `opts` asks for. */
+export function commandOptionsOf(
+  opts: CliOptions,
+  logger?: (record: LogRecord) => void,
+): WasmBpfCommandOptions {
+  return {
+    args: opts.guestArgs,
+    env: opts.env,
+    dirs: opts.preopens.filter((p) => !p.attachOnly),
+    attachDirs: opts.preopens.filter((p) => p.attachOnly),
+    wrapperModuleName: opts.wrapperModuleName,
+    callbackExportName: opts.callbackExportName,
+    verbose: opts.verbose,
+    logger,
+    hostImportsModule: opts.hostImportsModule &&
+      new URL(opts.hostImportsModule, `file://${Deno.cwd()}/`),
+    policy: opts.policy,
+    registry: opts.registry,
+  };
 }
 
 function printVersion(): number {
