@@ -48,6 +48,27 @@ export function nested<T, P>(
   }));
 }
 
+/** The keys of `T` that hold an optional string. */
+type StringKey<T> = { [K in keyof T]-?: T[K] extends string | undefined ? K : never }[keyof T];
+
+/** A row that sets the string `key` of `T`; written `--flag VALUE` when set and not empty. */
+export function stringOption<T>(
+  row: Pick<OptionSpec<T>, "long" | "short" | "value" | "help">,
+  key: StringKey<T>,
+): OptionSpec<T> {
+  return {
+    ...row,
+    parse(into, value) {
+      into[key] = value as T[StringKey<T>];
+      return undefined;
+    },
+    format(from) {
+      const value = from[key] as string | undefined;
+      return value ? [row.long, value] : [];
+    },
+  };
+}
+
 /** The row of `table` for `flag`, if there is one. */
 export function findOption<R extends { long: string; short?: string }>(
   table: readonly R[],

@@ -5,7 +5,7 @@
  */
 
 import type { PullPolicy, RegistryOptions } from "../oci/mod.ts";
-import { findOption, optionHelp, type OptionSpec } from "./option_table.ts";
+import { findOption, optionHelp, type OptionSpec, stringOption } from "./option_table.ts";
 
 /** Registry options being built from flags. */
 export type MutableRegistryOptions = {
@@ -31,19 +31,11 @@ export const REGISTRY_OPTIONS: readonly OptionSpec<MutableRegistryOptions>[] = [
     },
     format: ({ pull }) => pull ? [`--pull=${pull}`] : [],
   },
-  {
+  stringOption({
     long: "--verify-key",
     value: "KEY.pub",
-    help: [
-      "Run only if the manifest has a cosign signature",
-      "by this PEM ECDSA P-256 key",
-    ],
-    parse(registry, value) {
-      registry.verifyKey = value;
-      return undefined;
-    },
-    format: ({ verifyKey }) => verifyKey ? ["--verify-key", verifyKey] : [],
-  },
+    help: ["Run only if the manifest has a cosign signature", "by this PEM ECDSA P-256 key"],
+  }, "verifyKey"),
   {
     long: "--insecure-registry",
     value: "HOST",
@@ -55,19 +47,11 @@ export const REGISTRY_OPTIONS: readonly OptionSpec<MutableRegistryOptions>[] = [
     format: ({ insecureRegistries: hosts }) =>
       (hosts ?? []).flatMap((host) => ["--insecure-registry", host]),
   },
-  {
+  stringOption({
     long: "--cache-dir",
     value: "DIR",
-    help: [
-      "Cache (default $XDG_CACHE_HOME/wasm-bpf or",
-      "~/.cache/wasm-bpf)",
-    ],
-    parse(registry, value) {
-      registry.cacheDir = value;
-      return undefined;
-    },
-    format: ({ cacheDir }) => cacheDir ? ["--cache-dir", cacheDir] : [],
-  },
+    help: ["Cache (default $XDG_CACHE_HOME/wasm-bpf or", "~/.cache/wasm-bpf)"],
+  }, "cacheDir"),
 ];
 
 /** Run flags that say how a registry reference is fetched. */

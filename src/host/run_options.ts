@@ -16,6 +16,7 @@ import {
   type OptionSpec,
   parseOptions,
   type StopSpec,
+  stringOption,
   UsageError,
 } from "./option_table.ts";
 
@@ -72,30 +73,6 @@ const STOPS: readonly StopSpec<"help" | "version">[] = [
   },
 ];
 
-/** A row setting one string of the options. */
-function stringOption(
-  long: string,
-  short: string | undefined,
-  value: string,
-  key: "wrapperModuleName" | "callbackExportName" | "hostImportsModule" | "logFile",
-  help: string[],
-): OptionSpec<RunFlags> {
-  return {
-    long,
-    short,
-    value,
-    help,
-    parse(into, v) {
-      into[key] = v;
-      return undefined;
-    },
-    format(from) {
-      const v = from[key];
-      return v ? [long, v] : [];
-    },
-  };
-}
-
 /** A `--dir` or `--attach-dir` row. */
 function preopenOption(long: string, attachOnly: boolean, help: string[]): OptionSpec<RunFlags> {
   return {
@@ -130,14 +107,18 @@ const HOST_OPTIONS: readonly OptionSpec<RunFlags>[] = [
     },
     format: (from) => from.verbose ? ["--verbose"] : [],
   },
-  stringOption("--wrapper-module-name", "-m", "NAME", "wrapperModuleName", [
-    "Import module of the TinyGo poll wrapper",
-    `(default: ${DEFAULT_WRAPPER_MODULE})`,
-  ]),
-  stringOption("--callback-export-name", "-c", "NAME", "callbackExportName", [
-    "Export that receives TinyGo buffer records",
-    `(default: ${DEFAULT_CALLBACK_EXPORT})`,
-  ]),
+  stringOption({
+    long: "--wrapper-module-name",
+    short: "-m",
+    value: "NAME",
+    help: ["Import module of the TinyGo poll wrapper", `(default: ${DEFAULT_WRAPPER_MODULE})`],
+  }, "wrapperModuleName"),
+  stringOption({
+    long: "--callback-export-name",
+    short: "-c",
+    value: "NAME",
+    help: ["Export that receives TinyGo buffer records", `(default: ${DEFAULT_CALLBACK_EXPORT})`],
+  }, "callbackExportName"),
   {
     long: "--env",
     value: "KEY=VALUE",
@@ -161,14 +142,22 @@ const HOST_OPTIONS: readonly OptionSpec<RunFlags>[] = [
     "beneath it can be opened, created or listed",
     "(repeatable; \\: and \\\\ as for --dir)",
   ]),
-  stringOption("--host-imports", undefined, "MODULE", "hostImportsModule", [
-    "A JS/TS module whose default export gives the",
-    "guest more import modules: { mod: { fn } }",
-  ]),
-  stringOption("--log-file", undefined, "PATH", "logFile", [
-    "Write host and libbpf messages to PATH as",
-    "NDJSON ({source, level, message}), not stderr",
-  ]),
+  stringOption({
+    long: "--host-imports",
+    value: "MODULE",
+    help: [
+      "A JS/TS module whose default export gives the",
+      "guest more import modules: { mod: { fn } }",
+    ],
+  }, "hostImportsModule"),
+  stringOption({
+    long: "--log-file",
+    value: "PATH",
+    help: [
+      "Write host and libbpf messages to PATH as",
+      "NDJSON ({source, level, message}), not stderr",
+    ],
+  }, "logFile"),
 ];
 
 /** Every option of a run: the host's, the policy's, the registry's. */
