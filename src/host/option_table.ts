@@ -6,8 +6,8 @@
  * registry_options.ts; this module imports nothing.
  */
 
-/** One option of a command line, read into and written from a `T`. */
-export interface OptionSpec<T> {
+/** What every row of a table has: its flags and its help. */
+export interface OptionRow {
   /** Its long flag (`--verbose`). */
   readonly long: string;
   /** Its short flag (`-v`), if any. */
@@ -18,6 +18,10 @@ export interface OptionSpec<T> {
   readonly inline?: boolean;
   /** Its help, one string per line (wrapped by hand to fit the help's second column). */
   readonly help: readonly string[];
+}
+
+/** One option of a command line, read into and written from a `T`. */
+export interface OptionSpec<T> extends OptionRow {
   /** Reads one occurrence into `into`: returns a usage error message, or undefined. A
    * switch is given "". */
   readonly parse: (into: T, value: string) => string | undefined;
@@ -26,10 +30,8 @@ export interface OptionSpec<T> {
 }
 
 /** A switch that ends the parse at once, such as `--help`. */
-export interface StopSpec<S extends string> {
-  readonly long: string;
-  readonly short?: string;
-  readonly help: readonly string[];
+export interface StopSpec<S extends string> extends OptionRow {
+  readonly value?: undefined;
   readonly stop: S;
 }
 
@@ -53,7 +55,7 @@ type StringKey<T> = { [K in keyof T]-?: T[K] extends string | undefined ? K : ne
 
 /** A row that sets the string `key` of `T`; written `--flag VALUE` when set and not empty. */
 export function stringOption<T>(
-  row: Pick<OptionSpec<T>, "long" | "short" | "value" | "help">,
+  row: OptionRow,
   key: StringKey<T>,
 ): OptionSpec<T> {
   return {
@@ -70,7 +72,7 @@ export function stringOption<T>(
 }
 
 /** The row of `table` for `flag`, if there is one. */
-export function findOption<R extends { long: string; short?: string }>(
+export function findOption<R extends OptionRow>(
   table: readonly R[],
   flag: string,
 ): R | undefined {
@@ -125,15 +127,7 @@ export function formatOptions<T>(table: readonly OptionSpec<T>[], from: T): stri
 const FLAG_COLUMN = 36;
 
 /** The help lines of `table`: flags in the first column, their help in the second. */
-export function optionHelp(
-  table: readonly {
-    long: string;
-    short?: string;
-    value?: string;
-    inline?: boolean;
-    help: readonly string[];
-  }[],
-): string {
+export function optionHelp(table: readonly OptionRow[]): string {
   return table.map((spec) => {
     const value = spec.value === undefined ? "" : `${spec.inline ? "=" : " "}${spec.value}`;
     const flags = `  ${spec.short ? `${spec.short}, ` : "    "}${spec.long}${value}`;
