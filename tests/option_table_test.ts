@@ -2,7 +2,8 @@
 // process reads back as the same options, over generated option sets with tricky values.
 import assert from "node:assert/strict";
 import { formatCli, RUN_OPTIONS, type RunOptions } from "../src/host/run_options.ts";
-import { commandOptionsOf, parseCli } from "../src/host/cli.ts";
+import { parseCli } from "../src/host/cli.ts";
+import { commandOptionsOf } from "../src/cli/main.ts";
 import { cliArgsOf } from "../src/api/process_child.ts";
 import { resolveOptions } from "../src/api/child_base.ts";
 import type { WasmBpfCommandOptions } from "../src/api/types.ts";
