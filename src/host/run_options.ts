@@ -61,7 +61,6 @@ export type ParsedCli = { kind: "help" } | { kind: "version" } | {
   options: CliOptions;
 };
 
-
 const STOPS: readonly StopSpec<"help" | "version">[] = [
   { long: "--help", short: "-h", help: ["Show this help and exit"], stop: "help" },
   {
