@@ -51,6 +51,6 @@ export { LibbpfError } from "./src/libbpf_ffi.ts";
 export { VERSION } from "./src/version.ts";
 
 if (import.meta.main) {
-  const { main } = await import("./src/host/cli.ts");
+  const { main } = await import("./src/cli/main.ts");
   Deno.exit(await main(Deno.args));
 }

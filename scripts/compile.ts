@@ -24,7 +24,7 @@ export const COMPILE_PERMISSIONS = [
 
 /** Modules that are loaded dynamically (workers, lazy imports) and so must be named to be
  * embedded. mod.ts imports the CLI lazily when run as main. */
-export const COMPILE_INCLUDES = ["src/host/cli.ts"];
+export const COMPILE_INCLUDES = ["src/cli/main.ts"];
 
 export function compileArgs(output: string, target?: string): string[] {
   return [

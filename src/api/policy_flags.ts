@@ -1,23 +1,8 @@
-/** A GuestPolicy as the CLI flags that give it, for a guest run in a child process. */
+/** A GuestPolicy as the CLI flags that give it: the policy's rows of the option table. */
 
-import type { GuestPolicy } from "../host/policy.ts";
+import { formatOptions } from "../host/option_table.ts";
+import { type GuestPolicy, POLICY_OPTIONS } from "../host/policy.ts";
 
 export function policyToFlags(policy: GuestPolicy | undefined): string[] {
-  if (!policy) return [];
-  const flags: string[] = [];
-  // An empty allow-list must stay an allow-list of nothing, not vanish into "allow all".
-  if (policy.allowProgramTypes !== undefined) {
-    flags.push(`--allow-program-type=${[...policy.allowProgramTypes].join(",")}`);
-  }
-  if (policy.allowAttach !== undefined) {
-    flags.push(`--allow-attach=${policy.allowAttach.join(",")}`);
-  }
-  if (policy.allowMapWrite !== undefined) flags.push(`--allow-map-write=${policy.allowMapWrite}`);
-  if (policy.maxObjects !== undefined) flags.push(`--max-objects=${policy.maxObjects}`);
-  if (policy.maxMemoryMiB !== undefined) flags.push(`--max-memory=${policy.maxMemoryMiB}`);
-  if (policy.allowWasmFeatures?.length) {
-    flags.push(`--allow-wasm-feature=${policy.allowWasmFeatures.join(",")}`);
-  }
-  if (policy.pinRoot !== undefined) flags.push(`--pin-root=${policy.pinRoot}`);
-  return flags;
+  return policy ? formatOptions(POLICY_OPTIONS, policy) : [];
 }

@@ -6,12 +6,10 @@
  */
 
 import { ChildBase, type ResolvedOptions } from "./child_base.ts";
-import { policyToFlags } from "./policy_flags.ts";
 import type { LogRecord, ModuleSource, WasmBpfStatus } from "./types.ts";
 import { isRemoteModule, registryReferenceOf } from "../host/module_source.ts";
-import { registryToFlags } from "./registry_flags.ts";
 import { cString, getLibc } from "../libc_ffi.ts";
-import { formatDirSpec } from "../host/dir_spec.ts";
+import { formatCli } from "../host/run_options.ts";
 
 /** After kill(), how long the child gets to exit by itself before SIGKILL. */
 const KILL_ESCALATION_MS = 1000;
@@ -84,23 +82,7 @@ export class ProcessChild extends ChildBase {
       cleanup.push(() => Deno.remove(dir, { recursive: true }).catch(() => {}));
     }
 
-    const hostArgs = [
-      ...(opts.verbose ? ["--verbose"] : []),
-      ...(opts.wrapperModuleName ? ["--wrapper-module-name", opts.wrapperModuleName] : []),
-      ...(opts.callbackExportName ? ["--callback-export-name", opts.callbackExportName] : []),
-      ...Object.entries(opts.env).flatMap(([k, v]) => ["--env", `${k}=${v}`]),
-      ...opts.preopens.flatMap((p) => [
-        p.attachOnly ? "--attach-dir" : "--dir",
-        formatDirSpec(p.hostPath, p.guestPath),
-      ]),
-      ...(opts.hostImportsModule ? ["--host-imports", String(opts.hostImportsModule)] : []),
-      ...(logFifo ? ["--log-file", logFifo] : []),
-      ...policyToFlags(opts.policy),
-      ...registryToFlags(opts.registry),
-      "--",
-      modulePath,
-      ...opts.args,
-    ];
+    const hostArgs = cliArgsOf(modulePath, opts, logFifo);
     const cli = new URL("../../mod.ts", import.meta.url).href;
     // Inside the compiled `wasm-bpf` binary, the executable is our CLI itself.
     const compiled = Deno.mainModule === cli && !/(^|\/)deno$/.test(Deno.execPath());
@@ -176,6 +158,24 @@ export class ProcessChild extends ChildBase {
     this.#paused = false;
     this.#child.kill("SIGCONT");
   }
+}
+
+/** The command line of a child running `modulePath` with `opts`: our CLI's, written from its
+ * option table, so that the child's parseCli reads back the same options. */
+export function cliArgsOf(modulePath: string, opts: ResolvedOptions, logFile?: string): string[] {
+  return formatCli({
+    verbose: opts.verbose,
+    wrapperModuleName: opts.wrapperModuleName,
+    callbackExportName: opts.callbackExportName,
+    env: opts.env,
+    preopens: opts.preopens,
+    hostImportsModule: opts.hostImportsModule && String(opts.hostImportsModule),
+    logFile,
+    policy: opts.policy ?? {},
+    registry: opts.registry ?? {},
+    modulePath,
+    guestArgs: opts.args,
+  });
 }
 
 /** A FIFO in a private temporary directory, through which the child sends its log. */

@@ -6,7 +6,6 @@
  * by them, and `wasm-bpf <module>` means what it always did.
  */
 
-import type { RegistryOptions } from "../api/types.ts";
 import {
   Cache,
   type Credentials,
@@ -14,65 +13,27 @@ import {
   OciError,
   parseReference,
   pullModule,
-  type PullPolicy,
   pushModule,
   type Reference,
   signReference,
 } from "../oci/mod.ts";
-
-/** Run flags that say how a registry reference is fetched. */
-export const REGISTRY_FLAGS: ReadonlySet<string> = new Set([
-  "--pull",
-  "--verify-key",
-  "--insecure-registry",
-  "--cache-dir",
-]);
+import {
+  applyRegistryFlag,
+  type MutableRegistryOptions,
+  REGISTRY_FLAGS,
+  REGISTRY_OPTIONS_USAGE,
+} from "./registry_options.ts";
 
 export const REGISTRY_USAGE =
   `REGISTRIES (the module may be REGISTRY/REPO[:TAG][@sha256:...] or oci://...;
 an existing file of that name always wins):
-      --pull missing|always|never   When to ask the registry (default: missing for
-                                    a digest, always for a tag; unreachable: cache)
-      --verify-key KEY.pub          Run only if the manifest has a cosign signature
-                                    by this PEM ECDSA P-256 key
-      --insecure-registry HOST      Allow plain http to HOST (loopback always may)
-      --cache-dir DIR               Cache (default $XDG_CACHE_HOME/wasm-bpf or
-                                    ~/.cache/wasm-bpf)
-  wasm-bpf --oci-pull REF [-o FILE]                 Pull (and cache) a module
+${REGISTRY_OPTIONS_USAGE}  wasm-bpf --oci-pull REF [-o FILE]                 Pull (and cache) a module
   wasm-bpf --oci-push FILE REF [--annotation K=V]   Push a module as \`ecli push\` does
   wasm-bpf --oci-sign REF --key KEY.pem             Push a cosign signature of REF
   wasm-bpf --oci-cache ls | rm REF... | prune       List or clean the cache
   Credentials: ~/.docker/config.json "auths", or --registry-user USER with
   --registry-password-stdin (pull, push, sign).
 `;
-
-type MutableRegistryOptions = { -readonly [K in keyof RegistryOptions]: RegistryOptions[K] };
-
-/** Applies one registry run flag; returns a usage error message, or undefined. */
-export function applyRegistryFlag(
-  options: MutableRegistryOptions,
-  flag: string,
-  value: string,
-): string | undefined {
-  switch (flag) {
-    case "--pull":
-      if (value !== "missing" && value !== "always" && value !== "never") {
-        return `--pull takes missing, always or never, got "${value}"`;
-      }
-      options.pull = value as PullPolicy;
-      return;
-    case "--verify-key":
-      options.verifyKey = value;
-      return;
-    case "--insecure-registry":
-      options.insecureRegistries = [...(options.insecureRegistries ?? []), value];
-      return;
-    case "--cache-dir":
-      options.cacheDir = value;
-      return;
-  }
-  return `unknown option ${flag}`;
-}
 
 const SUBCOMMANDS = new Set(["--oci-pull", "--oci-push", "--oci-sign", "--oci-cache"]);
 

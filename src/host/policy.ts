@@ -26,6 +26,7 @@
 import type { GuestLog } from "./context.ts";
 import { MAX_LINES_PER_KIND } from "./log_limit.ts";
 import { OPTIONAL_WASM_FEATURES } from "./wasm_layout.ts";
+import { findOption, optionHelp, type OptionSpec } from "./option_table.ts";
 
 /** The default cap on guest linear memory: 1 GiB. */
 export const DEFAULT_MAX_MEMORY_MIB = 1024;
@@ -103,41 +104,156 @@ export const PROGRAM_TYPE_NAMES: readonly string[] = [
   "netfilter",
 ];
 
+/** A policy being built from flags. */
+export type MutablePolicy = { -readonly [K in keyof GuestPolicy]: GuestPolicy[K] };
+
+/** The policy's rows of the command line's option table (option_table.ts): each flag, how its
+ * value is read and written, and its help. */
+export const POLICY_OPTIONS: readonly OptionSpec<MutablePolicy>[] = [
+  {
+    long: "--allow-program-type",
+    value: "T,...",
+    inline: true,
+    help: [
+      "Load only objects whose programs all have these",
+      "types (libbpf names: tracepoint, raw_tracepoint,",
+      "tracing, kprobe, perf_event, xdp, cgroup_skb, ...)",
+    ],
+    parse(policy, value) {
+      const list = listOf(value);
+      const unknown = list.filter((t) => !PROGRAM_TYPE_NAMES.includes(t));
+      if (unknown.length) {
+        return `--allow-program-type: unknown program type ${quoted(unknown)} ` +
+          `(known: ${PROGRAM_TYPE_NAMES.slice(1).join(", ")})`;
+      }
+      policy.allowProgramTypes = new Set([...(policy.allowProgramTypes ?? []), ...list]);
+      return undefined;
+    },
+    // An empty allow-list must stay an allow-list of nothing, not vanish into "allow all".
+    format: ({ allowProgramTypes: types }) =>
+      types === undefined ? [] : [`--allow-program-type=${[...types].join(",")}`],
+  },
+  {
+    long: "--allow-attach",
+    value: "A,...",
+    inline: true,
+    help: [
+      "Attach only to these targets: cgroup:DIR (a cgroup",
+      "v2 directory and below), xdp:IFNAME, auto (programs",
+      "with no target, attached from their ELF section)",
+    ],
+    parse(policy, value) {
+      const list = listOf(value);
+      for (const rule of list) {
+        const err = attachRuleError(rule);
+        if (err) return `--allow-attach: ${err}`;
+      }
+      policy.allowAttach = [...(policy.allowAttach ?? []), ...list];
+      return undefined;
+    },
+    format: ({ allowAttach }) =>
+      allowAttach === undefined ? [] : [`--allow-attach=${allowAttach.join(",")}`],
+  },
+  {
+    long: "--allow-map-write",
+    value: "false",
+    inline: true,
+    help: ["Maps are read-only from the guest"],
+    parse(policy, value) {
+      if (value !== "true" && value !== "false") {
+        return `--allow-map-write takes true or false, got "${value}"`;
+      }
+      policy.allowMapWrite = value === "true";
+      return undefined;
+    },
+    format: ({ allowMapWrite }) =>
+      allowMapWrite === undefined ? [] : [`--allow-map-write=${allowMapWrite}`],
+  },
+  {
+    long: "--max-objects",
+    value: "N",
+    inline: true,
+    help: [
+      "At most N BPF objects loaded at once (default",
+      `${DEFAULT_MAX_OBJECTS})`,
+    ],
+    parse(policy, value) {
+      const n = wholeNumber("--max-objects", value, 0, 1_000_000);
+      if (typeof n === "string") return n;
+      policy.maxObjects = n;
+      return undefined;
+    },
+    format: ({ maxObjects }) => maxObjects === undefined ? [] : [`--max-objects=${maxObjects}`],
+  },
+  {
+    long: "--max-memory",
+    value: "MiB",
+    inline: true,
+    help: [
+      "Cap on guest memory, all its memories and tables",
+      `together (default ${DEFAULT_MAX_MEMORY_MIB})`,
+    ],
+    parse(policy, value) {
+      // 65536 pages of 64 KiB: the most a wasm32 memory can have.
+      const n = wholeNumber("--max-memory", value, 1, 4096);
+      if (typeof n === "string") return n;
+      policy.maxMemoryMiB = n;
+      return undefined;
+    },
+    format: ({ maxMemoryMiB }) =>
+      maxMemoryMiB === undefined ? [] : [`--max-memory=${maxMemoryMiB}`],
+  },
+  {
+    long: "--allow-wasm-feature",
+    value: "F,...",
+    inline: true,
+    help: [
+      "Let the guest use these WebAssembly proposals,",
+      "which no wasm-bpf toolchain emits: gc,",
+      "exceptions, memory64, multi-memory",
+    ],
+    parse(policy, value) {
+      const list = listOf(value);
+      const known: readonly string[] = OPTIONAL_WASM_FEATURES;
+      const unknown = list.filter((f) => !known.includes(f));
+      if (unknown.length) {
+        return `--allow-wasm-feature: unknown feature ${quoted(unknown)} ` +
+          `(known: ${OPTIONAL_WASM_FEATURES.join(", ")})`;
+      }
+      policy.allowWasmFeatures = [...(policy.allowWasmFeatures ?? []), ...list];
+      return undefined;
+    },
+    // None allowed is the default: no flag for it.
+    format: ({ allowWasmFeatures: features }) =>
+      features?.length ? [`--allow-wasm-feature=${features.join(",")}`] : [],
+  },
+  {
+    long: "--pin-root",
+    value: "DIR",
+    inline: true,
+    help: [
+      "Pin maps declared LIBBPF_PIN_BY_NAME in DIR (on a",
+      "BPF filesystem) and reuse those pinned there",
+      "(default: a private directory per run)",
+    ],
+    parse(policy, value) {
+      if (!value.startsWith("/") || value.includes("\0")) {
+        return `--pin-root takes an absolute directory, got "${value}"`;
+      }
+      policy.pinRoot = normalizePath(value);
+      return undefined;
+    },
+    format: ({ pinRoot }) => pinRoot === undefined ? [] : [`--pin-root=${pinRoot}`],
+  },
+];
+
 /** The policy flags of the CLI, each taking a value. */
-export const POLICY_FLAGS: ReadonlySet<string> = new Set([
-  "--allow-program-type",
-  "--allow-attach",
-  "--allow-map-write",
-  "--max-objects",
-  "--max-memory",
-  "--allow-wasm-feature",
-  "--pin-root",
-]);
+export const POLICY_FLAGS: ReadonlySet<string> = new Set(POLICY_OPTIONS.map((o) => o.long));
 
 /** Their lines for the CLI's usage text. */
 export const POLICY_USAGE = `
 GUEST POLICY (opt-in; by default a guest may do all that root may, with the caps shown):
-      --allow-program-type=T,...    Load only objects whose programs all have these
-                                    types (libbpf names: tracepoint, raw_tracepoint,
-                                    tracing, kprobe, perf_event, xdp, cgroup_skb, ...)
-      --allow-attach=A,...          Attach only to these targets: cgroup:DIR (a cgroup
-                                    v2 directory and below), xdp:IFNAME, auto (programs
-                                    with no target, attached from their ELF section)
-      --allow-map-write=false       Maps are read-only from the guest
-      --max-objects=N               At most N BPF objects loaded at once (default
-                                    ${DEFAULT_MAX_OBJECTS})
-      --max-memory=MiB              Cap on guest memory, all its memories and tables
-                                    together (default ${DEFAULT_MAX_MEMORY_MIB})
-      --allow-wasm-feature=F,...    Let the guest use these WebAssembly proposals,
-                                    which no wasm-bpf toolchain emits: gc,
-                                    exceptions, memory64, multi-memory
-      --pin-root=DIR                Pin maps declared LIBBPF_PIN_BY_NAME in DIR (on a
-                                    BPF filesystem) and reuse those pinned there
-                                    (default: a private directory per run)
-`;
-
-/** A policy being built from flags. */
-export type MutablePolicy = { -readonly [K in keyof GuestPolicy]: GuestPolicy[K] };
+${optionHelp(POLICY_OPTIONS)}`;
 
 /**
  * Applies one policy flag of the CLI to `policy`. Returns an error message for a bad value
@@ -148,66 +264,26 @@ export function applyPolicyFlag(
   flag: string,
   value: string,
 ): string | undefined {
-  const list = value.split(",").map((s) => s.trim()).filter((s) => s !== "");
-  switch (flag) {
-    case "--allow-program-type": {
-      const unknown = list.filter((t) => !PROGRAM_TYPE_NAMES.includes(t));
-      if (unknown.length) {
-        return `${flag}: unknown program type ${unknown.map((t) => `"${t}"`).join(", ")} ` +
-          `(known: ${PROGRAM_TYPE_NAMES.slice(1).join(", ")})`;
-      }
-      policy.allowProgramTypes = new Set([...(policy.allowProgramTypes ?? []), ...list]);
-      return undefined;
-    }
-    case "--allow-attach": {
-      for (const rule of list) {
-        const err = attachRuleError(rule);
-        if (err) return `${flag}: ${err}`;
-      }
-      policy.allowAttach = [...(policy.allowAttach ?? []), ...list];
-      return undefined;
-    }
-    case "--allow-wasm-feature": {
-      const unknown = list.filter((f) =>
-        !(OPTIONAL_WASM_FEATURES as readonly string[]).includes(f)
-      );
-      if (unknown.length) {
-        return `${flag}: unknown feature ${unknown.map((f) => `"${f}"`).join(", ")} ` +
-          `(known: ${OPTIONAL_WASM_FEATURES.join(", ")})`;
-      }
-      policy.allowWasmFeatures = [...(policy.allowWasmFeatures ?? []), ...list];
-      return undefined;
-    }
-    case "--allow-map-write": {
-      if (value !== "true" && value !== "false") {
-        return `${flag} takes true or false, got "${value}"`;
-      }
-      policy.allowMapWrite = value === "true";
-      return undefined;
-    }
-    case "--max-objects":
-    case "--max-memory": {
-      const n = Number(value);
-      const min = flag === "--max-objects" ? 0 : 1;
-      // 65536 pages of 64 KiB: the most a wasm32 memory can have.
-      const max = flag === "--max-objects" ? 1_000_000 : 4096;
-      if (!/^\d+$/.test(value) || n < min || n > max) {
-        return `${flag} takes a whole number from ${min} to ${max}, got "${value}"`;
-      }
-      if (flag === "--max-objects") policy.maxObjects = n;
-      else policy.maxMemoryMiB = n;
-      return undefined;
-    }
-    case "--pin-root": {
-      if (!value.startsWith("/") || value.includes("\0")) {
-        return `${flag} takes an absolute directory, got "${value}"`;
-      }
-      policy.pinRoot = normalizePath(value);
-      return undefined;
-    }
-    default:
-      return `unknown policy option ${flag}`;
+  const spec = findOption(POLICY_OPTIONS, flag);
+  return spec ? spec.parse(policy, value) : `unknown policy option ${flag}`;
+}
+
+/** The items of a comma-separated list flag. */
+function listOf(value: string): string[] {
+  return value.split(",").map((s) => s.trim()).filter((s) => s !== "");
+}
+
+function quoted(items: readonly string[]): string {
+  return items.map((s) => `"${s}"`).join(", ");
+}
+
+/** `value` as a whole number from `min` to `max`, or the usage error. */
+function wholeNumber(flag: string, value: string, min: number, max: number): number | string {
+  const n = Number(value);
+  if (!/^\d+$/.test(value) || n < min || n > max) {
+    return `${flag} takes a whole number from ${min} to ${max}, got "${value}"`;
   }
+  return n;
 }
 
 // --- program types --------------------------------------------------------------------------

@@ -1,0 +1,139 @@
+/**
+ * The command line: `wasm-bpf [options] <module.wasm> [guest args...]`. Everything after the
+ * module path goes to the guest verbatim, so `wasm-bpf runqlat.wasm -h` shows the guest's help.
+ *
+ * Exit status: the guest's own; 1 for a host error (bad module, trap, missing privilege); 2 for
+ * a usage error; 130 after Ctrl-C and 143 after SIGTERM.
+ */
+
+import { getLibbpf, LibbpfNotFoundError } from "../libbpf_ffi.ts";
+import { VERSION } from "../version.ts";
+import { cString, getLibc, lastErrno } from "../libc_ffi.ts";
+import { Errno } from "../errno.ts";
+import { InlineChild } from "../api/inline_child.ts";
+import { resolveOptions } from "../api/child_base.ts";
+import type { LogRecord, WasmBpfCommandOptions } from "../api/types.ts";
+import { GuestModuleError } from "../host/guest_module.ts";
+import { isRegistryCommand, registryCommand } from "../host/cli_oci.ts";
+import { type CliOptions, parseCli, type ParsedCli, USAGE, UsageError } from "../host/cli.ts";
+
+function stderrLine(message: string): void {
+  writeStderr(`wasm-bpf: ${message}\n`);
+}
+
+function writeStderr(text: string): void {
+  const bytes = new TextEncoder().encode(text);
+  try {
+    let off = 0;
+    while (off < bytes.length) off += Deno.stderr.writeSync(bytes.subarray(off));
+  } catch {
+    // stderr closed: nothing left to tell
+  }
+}
+
+/** Each preopen must be a directory. Probed with libc's open(): Deno refuses to stat /sys paths
+ * (a cgroup for --attach-dir) without --allow-all. */
+function checkPreopens(preopens: CliOptions["preopens"]): void {
+  for (const { hostPath, attachOnly } of preopens) {
+    const fd = getLibc().open(cString(hostPath), O_RDONLY_DIRECTORY_CLOEXEC, 0);
+    if (fd >= 0) {
+      getLibc().close(fd);
+      continue;
+    }
+    const flag = attachOnly ? "--attach-dir" : "--dir";
+    const why = lastErrno() === Errno.ENOTDIR ? "not a directory" : "no such directory";
+    throw new UsageError(`${flag} ${hostPath}: ${why}`);
+  }
+}
+
+const O_RDONLY_DIRECTORY_CLOEXEC = 0o2200000;
+
+/** Runs the CLI; resolves to the exit status. */
+export async function main(argv: string[]): Promise<number> {
+  if (isRegistryCommand(argv)) return await registryCommand(argv);
+  let parsed: ParsedCli;
+  try {
+    parsed = parseCli(argv);
+    if (parsed.kind === "run") checkPreopens(parsed.options.preopens);
+  } catch (e) {
+    if (!(e instanceof UsageError)) throw e;
+    stderrLine(`${e.message}\nTry 'wasm-bpf --help' for more information.`);
+    return 2;
+  }
+  if (parsed.kind === "help") {
+    await Deno.stdout.write(new TextEncoder().encode(USAGE));
+    return 0;
+  }
+  if (parsed.kind === "version") return printVersion();
+
+  const opts = parsed.options;
+  let logFile: Deno.FsFile | undefined;
+  try {
+    if (opts.logFile) {
+      logFile = Deno.openSync(opts.logFile, { write: true, create: true, append: true });
+    }
+  } catch (e) {
+    stderrLine(`--log-file ${opts.logFile}: ${(e as Error).message}`);
+    return 2;
+  }
+  const encoder = new TextEncoder();
+  const logger = logFile
+    ? (record: LogRecord) => logFile.writeSync(encoder.encode(`${JSON.stringify(record)}\n`))
+    : undefined;
+  // The CLI is a thin layer over the library: the guest runs inline (on this thread, fastest
+  // to start), with the process's own stdio, and Ctrl-C/SIGTERM end its waits.
+  const run = new InlineChild(
+    opts.modulePath,
+    resolveOptions(opts.modulePath, commandOptionsOf(opts, logger), {
+      stdin: "inherit",
+      stdout: "inherit",
+      stderr: "inherit",
+    }),
+    { catchSignals: true },
+  );
+  try {
+    return (await run.status).code;
+  } catch (e) {
+    if (e instanceof GuestModuleError || e instanceof LibbpfNotFoundError) {
+      stderrLine(`${opts.modulePath}: ${e.message}`);
+      return 1;
+    }
+    stderrLine(`internal error: ${(e as Error).stack ?? e}`);
+    return 1;
+  } finally {
+    logFile?.close();
+  }
+}
+
+/** The library's options for the run that the command line `opts` asks for. */
+export function commandOptionsOf(
+  opts: CliOptions,
+  logger?: (record: LogRecord) => void,
+): WasmBpfCommandOptions {
+  return {
+    args: opts.guestArgs,
+    env: opts.env,
+    dirs: opts.preopens.filter((p) => !p.attachOnly),
+    attachDirs: opts.preopens.filter((p) => p.attachOnly),
+    wrapperModuleName: opts.wrapperModuleName,
+    callbackExportName: opts.callbackExportName,
+    verbose: opts.verbose,
+    logger,
+    hostImportsModule: opts.hostImportsModule &&
+      new URL(opts.hostImportsModule, `file://${Deno.cwd()}/`),
+    policy: opts.policy,
+    registry: opts.registry,
+  };
+}
+
+function printVersion(): number {
+  let libbpf = "libbpf not found";
+  try {
+    const lib = getLibbpf();
+    libbpf = `libbpf ${lib.libbpf_major_version()}.${lib.libbpf_minor_version()}`;
+  } catch {
+    // reported as "not found" in the version line
+  }
+  console.log(`wasm-bpf ${VERSION} (${libbpf}, deno ${Deno.version.deno}, v8 ${Deno.version.v8})`);
+  return 0;
+}
