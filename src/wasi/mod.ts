@@ -4,9 +4,9 @@
  * One file per concern (`args`, `environ`, `clock`, `random`, `fd`, `path`, `poll`, `proc`),
  * each a provider returning its share of the import object (the `fd_*` provider stands on the
  * descriptor table `fd_table`, `stdin`, the `stat` codecs and `readdir`); every preview1 name
- * nobody provides returns ENOSYS, so every module links. Blocking imports (`fd_read`, `poll_oneoff`,
- * and `fd_write` to a sink with back-pressure: write_wait.ts) are `WebAssembly.Suspending`: the
- * host must call `_start` through `WebAssembly.promising`.
+ * nobody provides returns ENOSYS, so every module links. Blocking imports (`fd_read`,
+ * `poll_oneoff`, and `fd_write` to a sink with back-pressure: write_wait.ts) are
+ * `WebAssembly.Suspending`: the host must call `_start` through `WebAssembly.promising`.
  *
  * @example
  * ```ts
