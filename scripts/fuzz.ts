@@ -11,7 +11,8 @@
 // the others 0, a positive fd where one is valid, or a negative errno, and the exact errno
 // where the ABI fixes it), and at the end no fd and no BPF object of this process is left.
 //
-// The CI runs a short version (tests/fuzz_imports_test.ts). Reproduce a run with its seed.//
+// The CI runs a short version (tests/fuzz_imports_test.ts). Reproduce a run with its seed.
+//
 // The parts: random.ts (the seeded draws), harness.ts (the imports over a stand-in guest),
 // arguments.ts and calls.ts (one checked call per import), model.ts (what the host must hold),
 // report.ts (the checks and the report), process_state.ts (the leak counts), all in fuzz/.
