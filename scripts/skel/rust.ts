@@ -1,5 +1,5 @@
 // The skeleton of a BPF object for Rust guests: `deno task skel --lang rust foo.bpf.o`.
-// Same analysis as the C skeleton (./skeleton.ts: ELF sections, BTF datasecs and types); the
+// Same analysis as the C skeleton (./analyze.ts: ELF sections, BTF datasecs and types); the
 // output is one Rust module that uses wasm-include/libbpf_wasm.rs (`crate::libbpf_wasm`):
 // the object's bytes, the file offsets of .rodata/.bss, `#[repr(C, packed)]` structs for the
 // global-data sections and for the `--types` asked for, with `const` assertions that pin every
@@ -13,7 +13,7 @@
 import { type Btf, type BtfType, INT_BOOL, INT_CHAR, INT_SIGNED, Kind, kindName } from "./btf.ts";
 import { CEmitter } from "./ctypes.ts";
 import { SHT_PROGBITS, SkelError } from "./elf.ts";
-import { analyze, findTypes, ident, objectName, type SkelOptions } from "./skeleton.ts";
+import { analyze, findTypes, ident, objectName, type SkelOptions } from "./analyze.ts";
 
 function intType(size: number, signed: boolean): string {
   if ([1, 2, 4, 8, 16].includes(size)) return `${signed ? "i" : "u"}${size * 8}`;

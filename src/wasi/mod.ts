@@ -2,10 +2,11 @@
  * Our own WASI preview1 (`wasi_snapshot_preview1`) for wasm-bpf guests.
  *
  * One file per concern (`args`, `environ`, `clock`, `random`, `fd`, `path`, `poll`, `proc`),
- * each a provider returning its share of the import object; every preview1 name nobody
- * provides returns ENOSYS, so every module links. Blocking imports (`fd_read`, `poll_oneoff`,
- * and `fd_write` to a sink with back-pressure: write_wait.ts) are `WebAssembly.Suspending`: the
- * host must call `_start` through `WebAssembly.promising`.
+ * each a provider returning its share of the import object (the `fd_*` provider stands on the
+ * descriptor table `fd_table`, `stdin`, the `stat` codecs and `readdir`); every preview1 name
+ * nobody provides returns ENOSYS, so every module links. Blocking imports (`fd_read`,
+ * `poll_oneoff`, and `fd_write` to a sink with back-pressure: write_wait.ts) are
+ * `WebAssembly.Suspending`: the host must call `_start` through `WebAssembly.promising`.
  *
  * @example
  * ```ts
@@ -30,7 +31,9 @@ import { ERRNO_NOSYS, PREVIEW1_FUNCTIONS } from "./abi.ts";
 import { argsImports } from "./args.ts";
 import { clockImports } from "./clock.ts";
 import { environImports } from "./environ.ts";
-import { type DirEntry, fdImports, FdTable, HostFd, StdinReader } from "./fd.ts";
+import { fdImports } from "./fd.ts";
+import { type DirEntry, FdTable, HostFd } from "./fd_table.ts";
+import { StdinReader } from "./stdin.ts";
 import { Beneath, type PathResolution } from "./beneath.ts";
 import * as linux from "./linux.ts";
 import { GuestMemory } from "./memory.ts";

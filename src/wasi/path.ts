@@ -61,7 +61,8 @@ import {
 } from "./abi.ts";
 import { syscall, WasiError } from "./errors.ts";
 import type { GuestMemory } from "./memory.ts";
-import { type DirEntry, type FdTable, filetypeOfMode, HostFd, writeFilestat } from "./fd.ts";
+import { type DirEntry, type FdTable, HostFd } from "./fd_table.ts";
+import { filetypeOfMode, writeFilestat } from "./stat.ts";
 import type { Imports } from "./context.ts";
 import { type Beneath, splitLast } from "./beneath.ts";
 import * as linux from "./linux.ts";

@@ -46,7 +46,8 @@ import {
 } from "./abi.ts";
 import { asyncSyscall } from "./errors.ts";
 import { clockNs, monotonicMs, realtimeNs } from "./clock.ts";
-import type { FdTable, StdinReader } from "./fd.ts";
+import type { FdTable } from "./fd_table.ts";
+import type { StdinReader } from "./stdin.ts";
 import { type GuestMemory, u32 } from "./memory.ts";
 import type { BlockingGate, OutputSink } from "./host_hooks.ts";
 import type { Imports } from "./context.ts";
