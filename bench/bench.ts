@@ -1,4 +1,4 @@
-// `deno task bench [--json] [--smoke] [--reps N]`: this runtime against a
+// `deno task bench [--json] [--smoke] [--reps N] [--perf-cpus N]`: this runtime against a
 // native C program using the same system libbpf on the same BPF objects, in the same run.
 //
 // - startup: spawn -> every program of runqlat attached (the "Tracing run queue latency..."
@@ -22,11 +22,11 @@
 //   must do per record).
 // - map ops: updates, lookups and get_next_key walks per second on a 10k-entry hash map, from
 //   inside the guest (bench/guests/mapbench) against the same loops in C.
-// - perf-buffer rounds fill the 64-page perf buffer of every CPU (up to 4): the driver triggers
-//   once on each CPU, so a round holds 7600 16-byte or 940 256-byte records per CPU (a buffer
-//   holds 8192 and 963). With one CPU's buffer, a native 256-byte round took 8.5 us and
-//   measured the fixed cost of a poll more than the records. 80 rounds: with 20, the JIT was
-//   still warming up during the timed rounds.
+// - perf-buffer rounds fill the 64-page perf buffer of every CPU (up to 4; --perf-cpus N for
+//   fewer): the driver triggers once on each CPU, so a round holds 7600 16-byte or 940 256-byte
+//   records per CPU (a buffer holds 8192 and 963). With one CPU's buffer, a native 256-byte round
+//   took 8.5 us and measured the fixed cost of a poll more than the records. 50 rounds: the
+//   median of the rounds is not moved by the first ones, while the JIT still warms up.
 // - memory: peak RSS (VmHWM) of the consumer during the events runs (max over the four kinds).
 //
 // Prints a table (min / median over repetitions, ratios of the medians), then the targets of
@@ -42,17 +42,19 @@ interface Options {
   json: boolean;
   smoke: boolean;
   reps: number;
+  perfCpus: number;
 }
 
 function parseArgs(args: string[]): Options {
-  const o: Options = { json: false, smoke: false, reps: 0 };
+  const o: Options = { json: false, smoke: false, reps: 0, perfCpus: 4 };
   for (let i = 0; i < args.length; i++) {
     const a = args[i];
     if (a === "--json") o.json = true;
     else if (a === "--smoke") o.smoke = true;
     else if (a === "--reps") o.reps = Number(args[++i]);
+    else if (a === "--perf-cpus") o.perfCpus = Math.max(1, Number(args[++i]) || 1);
     else {
-      console.error("usage: deno task bench [--json] [--smoke] [--reps N]");
+      console.error("usage: deno task bench [--json] [--smoke] [--reps N] [--perf-cpus N]");
       Deno.exit(2);
     }
   }
@@ -80,11 +82,12 @@ function pinSelf(cpu: number): void {
 const nCpus = navigator.hardwareConcurrency;
 const CONSUMER_CPU = 0;
 const DRIVER_CPU = nCpus > 1 ? 1 : 0;
-/** The CPUs a perf-buffer round is produced on (each has its own buffer): the driver's last. */
-const PERF_CPUS = [
-  ...Array.from({ length: Math.min(nCpus, 4) }, (_, i) => i).filter((c) => c !== DRIVER_CPU),
-  DRIVER_CPU,
-];
+/** The CPUs a perf-buffer round is produced on (each has its own buffer): the driver's first,
+ * then the lowest others. */
+function perfCpus(n: number): number[] {
+  const others = Array.from({ length: nCpus }, (_, i) => i).filter((c) => c !== DRIVER_CPU);
+  return [DRIVER_CPU, ...others].slice(0, Math.min(n, nCpus));
+}
 
 /** Emits one batch of records on each of `cpus` (getppid() runs the producer), then returns the
  * driver to its own CPU. */
@@ -479,34 +482,35 @@ async function main(): Promise<number> {
 
   const S = o.smoke;
   const ring = [DRIVER_CPU];
+  const perf = perfCpus(o.perfCpus);
   const kinds: EventKind[] = [
     {
       key: "ringbuf_16b_events_per_s",
       mode: "ring16",
-      rounds: S ? 2 : 16,
+      rounds: S ? 2 : 10,
       perTrigger: S ? 2000 : 131072,
       cpus: ring,
     },
     {
       key: "ringbuf_256b_events_per_s",
       mode: "ring256",
-      rounds: S ? 2 : 16,
+      rounds: S ? 2 : 10,
       perTrigger: S ? 500 : 15000,
       cpus: ring,
     },
     {
       key: "perfbuf_16b_events_per_s",
       mode: "perf16",
-      rounds: S ? 2 : 80,
+      rounds: S ? 2 : 50,
       perTrigger: S ? 500 : 7600,
-      cpus: PERF_CPUS,
+      cpus: perf,
     },
     {
       key: "perfbuf_256b_events_per_s",
       mode: "perf256",
-      rounds: S ? 2 : 80,
+      rounds: S ? 2 : 50,
       perTrigger: S ? 100 : 940,
-      cpus: PERF_CPUS,
+      cpus: perf,
     },
   ];
   const startup: Pair = { ours: [], native: [] };
@@ -539,7 +543,8 @@ async function main(): Promise<number> {
   const lines: string[] = [];
   lines.push(
     `machine: ${cpuInfo}, ${nCpus} CPUs, kernel ${Deno.osRelease()}, Deno ${Deno.version.deno}; ` +
-      `${o.reps} repetition(s)${S ? " (smoke counts)" : ""}; load average at the end ${load}`,
+      `${o.reps} repetition(s)${S ? " (smoke counts)" : ""}; perf rounds on ${perf.length} ` +
+      `CPU(s); load average at the end ${load}`,
   );
   lines.push(
     `${"metric".padEnd(W_NAME)}${"ours min / med".padStart(W_CELL)}${
