@@ -12,10 +12,10 @@
 //   consumer on CPU 0. The rate is the records of a round over the MEDIAN drain time of the
 //   rounds (each consumer reports each round's time): one 1-5 ms preemption moves a mean of
 //   total times, not a median. CPU time per record: the consumer process's CPU time (all its
-//   threads, /proc/PID/task/*/schedstat) between "go" and "next" of a round, median over the
-//   rounds, less the median of the same stdio handshake with nothing to drain (idle rounds),
-//   over the records of a round. The first round warms up (JIT tiers, caches) and is not
-//   counted, natively either.
+//   threads, /proc/PID/task/*/schedstat) from "go" until it sleeps again after "next" of a
+//   round, median over the rounds, less the median of the same stdio handshake with nothing
+//   to drain (idle rounds), over the records of a round. The first round warms up (JIT tiers,
+//   caches) and is not counted, natively either.
 // - three consumers: ours (the guest under this runtime), native (C + libbpf, the callback
 //   reads the record in place) and native+copy (the same, but each record is first copied into
 //   a buffer and the callback is called through a function pointer: the least any wasm host
@@ -187,6 +187,17 @@ function processCpuNs(pid: number): number {
   return total;
 }
 
+/** Waits (at most 100 ms) until the main thread of `pid` is no longer running: back in its
+ * read of stdin after printing "next". A thread's schedstat is brought up to date only when it
+ * is switched out, so a CPU time read while it still runs misses its current run. */
+function settle(pid: number): void {
+  const end = performance.now() + 100;
+  while (performance.now() < end) {
+    const stat = Deno.readTextFileSync(`/proc/${pid}/stat`);
+    if (stat[stat.lastIndexOf(")") + 2] !== "R") return;
+  }
+}
+
 function vmHwmMb(pid: number): number {
   const m = Deno.readTextFileSync(`/proc/${pid}/status`).match(/^VmHWM:\s+(\d+) kB/m);
   return m ? Number(m[1]) / 1024 : NaN;
@@ -255,6 +266,7 @@ async function eventsRun(side: Side, k: EventKind): Promise<EventResult> {
       const before = processCpuNs(child.pid);
       await w.write(go);
       const ns = fields(await lines.expect("next ns=", what)).ns;
+      settle(child.pid);
       if (r > 0) { // round 0 warms up, untimed
         roundNs.push(ns);
         roundCpu.push(processCpuNs(child.pid) - before);
@@ -266,6 +278,7 @@ async function eventsRun(side: Side, k: EventKind): Promise<EventResult> {
       const before = processCpuNs(child.pid);
       await w.write(go);
       await lines.expect("next", what);
+      settle(child.pid);
       idleCpu.push(processCpuNs(child.pid) - before);
     }
     const done = fields(await lines.expect("done", what));
