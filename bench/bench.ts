@@ -1,4 +1,4 @@
-// `deno task bench [--json] [--smoke] [--reps N]`: this runtime against a
+// `deno task bench [--json] [--smoke] [--reps N] [--perf-cpus N]`: this runtime against a
 // native C program using the same system libbpf on the same BPF objects, in the same run.
 //
 // - startup: spawn -> every program of runqlat attached (the "Tracing run queue latency..."
@@ -9,18 +9,30 @@
 //   evbench.bpf.c) emits a whole batch from one getppid() of this driver through bpf_loop, into
 //   a buffer nobody is draining yet; then the consumer drains it and times only the drain. So
 //   the consumer, not the trigger, is measured. This driver runs (and triggers) on CPU 1, the
-//   consumer on CPU 0. CPU time per record: the consumer process's CPU time (all its threads,
-//   /proc/PID/task/*/schedstat) between "go" and "next" of each batch, less that of the same
-//   stdio handshake with nothing to drain (idle rounds), over the records. The first batch
-//   warms up (JIT tiers, caches) and is not counted, natively either.
+//   consumer on CPU 0. The rate is the records of a round over the MEDIAN drain time of the
+//   rounds (each consumer reports each round's time): one 1-5 ms preemption moves a mean of
+//   total times, not a median. CPU time per record: the consumer process's CPU time (all its
+//   threads, /proc/PID/task/*/schedstat) from "go" until it sleeps again after "next" of a
+//   round, median over the rounds, less the median of the same stdio handshake with nothing
+//   to drain (idle rounds), over the records of a round. The first round warms up (JIT tiers,
+//   caches) and is not counted, natively either.
+// - three consumers: ours (the guest under this runtime), native (C + libbpf, the callback
+//   reads the record in place) and native+copy (the same, but each record is first copied into
+//   a buffer and the callback is called through a function pointer: the least any wasm host
+//   must do per record).
 // - map ops: updates, lookups and get_next_key walks per second on a 10k-entry hash map, from
 //   inside the guest (bench/guests/mapbench) against the same loops in C.
-// - perf-buffer kinds run 80 small rounds (a 64-page buffer holds ~6000 16-byte records):
-//   with 20, the JIT was still warming up during the timed rounds.
+// - perf-buffer rounds fill the 64-page perf buffer of every CPU (up to 4; --perf-cpus N for
+//   fewer): the driver triggers once on each CPU, so a round holds 7600 16-byte or 940 256-byte
+//   records per CPU (a buffer holds 8192 and 963). With one CPU's buffer, a native 256-byte round
+//   took 8.5 us and measured the fixed cost of a poll more than the records. 50 rounds: the
+//   median of the rounds is not moved by the first ones, while the JIT still warms up.
 // - memory: peak RSS (VmHWM) of the consumer during the events runs (max over the four kinds).
 //
-// Prints a table (min / median over repetitions, ratio of the medians). With --json the LAST
-// line is one JSON object: { <metric>: { ours, native } } of the medians.
+// Prints a table (min / median over repetitions, ratios of the medians), then the targets of
+// issue 10 against this run's ratios. With --json the LAST line is one JSON object:
+// { <metric>: { ours, native } } of the medians, and for each events metric also
+// { <metric>_native_copy: { ours, native: <native+copy> } }.
 
 const REPO = decodeURIComponent(new URL("..", import.meta.url).pathname).replace(/\/$/, "");
 const OUT = `${REPO}/bench/out`;
@@ -30,17 +42,19 @@ interface Options {
   json: boolean;
   smoke: boolean;
   reps: number;
+  perfCpus: number;
 }
 
 function parseArgs(args: string[]): Options {
-  const o: Options = { json: false, smoke: false, reps: 0 };
+  const o: Options = { json: false, smoke: false, reps: 0, perfCpus: 4 };
   for (let i = 0; i < args.length; i++) {
     const a = args[i];
     if (a === "--json") o.json = true;
     else if (a === "--smoke") o.smoke = true;
     else if (a === "--reps") o.reps = Number(args[++i]);
+    else if (a === "--perf-cpus") o.perfCpus = Math.max(1, Number(args[++i]) || 1);
     else {
-      console.error("usage: deno task bench [--json] [--smoke] [--reps N]");
+      console.error("usage: deno task bench [--json] [--smoke] [--reps N] [--perf-cpus N]");
       Deno.exit(2);
     }
   }
@@ -68,6 +82,22 @@ function pinSelf(cpu: number): void {
 const nCpus = navigator.hardwareConcurrency;
 const CONSUMER_CPU = 0;
 const DRIVER_CPU = nCpus > 1 ? 1 : 0;
+/** The CPUs a perf-buffer round is produced on (each has its own buffer): the driver's first,
+ * then the lowest others. */
+function perfCpus(n: number): number[] {
+  const others = Array.from({ length: nCpus }, (_, i) => i).filter((c) => c !== DRIVER_CPU);
+  return [DRIVER_CPU, ...others].slice(0, Math.min(n, nCpus));
+}
+
+/** Emits one batch of records on each of `cpus` (getppid() runs the producer), then returns the
+ * driver to its own CPU. */
+function trigger(cpus: number[]): void {
+  for (const cpu of cpus) {
+    if (cpu !== DRIVER_CPU) pinSelf(cpu);
+    libc.getppid();
+    if (cpu !== DRIVER_CPU) pinSelf(DRIVER_CPU);
+  }
+}
 
 // ---------------------------------------------------------------------------------------------
 // Build: the native reference (gcc -lbpf) and the BPF objects it loads (the very bytes the
@@ -113,7 +143,8 @@ const DENO_RUN = [
   `${REPO}/mod.ts`,
 ];
 
-type Side = "ours" | "native";
+type Side = "ours" | "native" | "native_copy";
+const SIDES: Side[] = ["ours", "native", "native_copy"];
 
 /** Reads a child's stdout line by line. */
 class Lines {
@@ -156,6 +187,17 @@ function processCpuNs(pid: number): number {
   return total;
 }
 
+/** Waits (at most 100 ms) until the main thread of `pid` is no longer running: back in its
+ * read of stdin after printing "next". A thread's schedstat is brought up to date only when it
+ * is switched out, so a CPU time read while it still runs misses its current run. */
+function settle(pid: number): void {
+  const end = performance.now() + 100;
+  while (performance.now() < end) {
+    const stat = Deno.readTextFileSync(`/proc/${pid}/stat`);
+    if (stat[stat.lastIndexOf(")") + 2] !== "R") return;
+  }
+}
+
 function vmHwmMb(pid: number): number {
   const m = Deno.readTextFileSync(`/proc/${pid}/status`).match(/^VmHWM:\s+(\d+) kB/m);
   return m ? Number(m[1]) / 1024 : NaN;
@@ -168,7 +210,7 @@ function fields(line: string): Record<string, number> {
 }
 
 function consumerCommand(side: Side, guestArgs: string[], nativeArgs: string[]) {
-  const cmd = side === "native" ? [NATIVE, ...nativeArgs] : [...DENO_RUN, ...guestArgs];
+  const cmd = side === "ours" ? [...DENO_RUN, ...guestArgs] : [NATIVE, ...nativeArgs];
   return new Deno.Command("taskset", {
     args: ["-c", String(CONSUMER_CPU), ...cmd],
     cwd: REPO,
@@ -185,7 +227,10 @@ interface EventKind {
   key: string;
   mode: string;
   rounds: number;
-  perRound: number;
+  /** records per trigger, per CPU */
+  perTrigger: number;
+  /** the CPUs of a round's triggers */
+  cpus: number[];
 }
 
 /** Handshake-only rounds at the end of an events run (IDLE_ROUNDS in evbench.c and
@@ -200,11 +245,13 @@ interface EventResult {
 
 async function eventsRun(side: Side, k: EventKind): Promise<EventResult> {
   const what = `events ${k.mode} (${side})`;
-  const args = [k.mode, String(Deno.pid), String(k.rounds), String(k.perRound)];
+  const perRound = k.perTrigger * k.cpus.length;
+  const args = [k.mode, String(Deno.pid), String(k.rounds), String(k.perTrigger)];
+  args.push(String(k.cpus.length));
   const child = consumerCommand(
     side,
     [`${REPO}/bench/guests/evbench/evbench.wasm`, ...args],
-    ["events", `${OUT}/evbench.bpf.o`, ...args],
+    [side === "native_copy" ? "events-copy" : "events", `${OUT}/evbench.bpf.o`, ...args],
   ).spawn();
   const stderr = new Response(child.stderr).text();
   const lines = new Lines(child.stdout);
@@ -212,37 +259,47 @@ async function eventsRun(side: Side, k: EventKind): Promise<EventResult> {
   const go = new TextEncoder().encode("go\n");
   try {
     await lines.expect("ready", what);
-    let cpu = 0;
+    const roundNs: number[] = [];
+    const roundCpu: number[] = [];
     for (let r = 0; r < k.rounds; r++) {
-      libc.getppid(); // emits perRound records, synchronously, from this thread (DRIVER_CPU)
+      trigger(k.cpus); // emits perRound records, synchronously, from this thread
       const before = processCpuNs(child.pid);
       await w.write(go);
-      await lines.expect("next", what);
-      if (r > 0) cpu += processCpuNs(child.pid) - before; // round 0 warms up, untimed
+      const ns = fields(await lines.expect("next ns=", what)).ns;
+      settle(child.pid);
+      if (r > 0) { // round 0 warms up, untimed
+        roundNs.push(ns);
+        roundCpu.push(processCpuNs(child.pid) - before);
+      }
     }
     // idle rounds: the handshake alone, taken out of the CPU time per record
-    let idleCpu = 0;
+    const idleCpu: number[] = [];
     for (let r = 0; r < IDLE_ROUNDS; r++) {
       const before = processCpuNs(child.pid);
       await w.write(go);
       await lines.expect("next", what);
-      idleCpu += processCpuNs(child.pid) - before;
+      settle(child.pid);
+      idleCpu.push(processCpuNs(child.pid) - before);
     }
-    // (clamped: for a native drain the handshake noise can exceed the drain itself)
-    cpu = Math.max(0, cpu - (idleCpu / IDLE_ROUNDS) * (k.rounds - 1));
     const done = fields(await lines.expect("done", what));
     const rssMb = vmHwmMb(child.pid);
     await w.write(go);
     await w.close();
     const status = await child.status;
     if (!status.success) throw new Error(`${what}: exit ${status.code}\n${await stderr}`);
-    const want = k.rounds * k.perRound;
-    if (done.records !== want || done.bad !== 0 || done.dropped !== 0 || done.emitted !== want) {
-      throw new Error(`${what}: ${JSON.stringify(done)} (want ${want} records, in order)`);
+    const want = k.rounds * perRound;
+    // one producer CPU: in order; several: their buffers are read one after another
+    if (
+      done.records !== want || done.bad !== 0 || done.dropped !== 0 || done.emitted !== want ||
+      (k.cpus.length === 1 && done.jumps !== 0)
+    ) {
+      throw new Error(`${what}: ${JSON.stringify(done)} (want ${want} records, each once)`);
     }
+    // (clamped: for a native drain the handshake noise can exceed the drain itself)
+    const cpu = Math.max(0, median(roundCpu) - median(idleCpu));
     return {
-      perS: done.timed / (done.ns / 1e9),
-      cpuNsPerRecord: cpu / done.timed,
+      perS: perRound / (median(roundNs) / 1e9),
+      cpuNsPerRecord: cpu / perRound,
       rssMb,
     };
   } catch (e) {
@@ -361,12 +418,68 @@ function fmt(x: number): string {
   return x.toFixed(1);
 }
 
-function row(name: string, ours: number[], native: number[], note = ""): string {
-  const mo = median(ours), mn = median(native);
-  const cell = (xs: number[]) => `${fmt(Math.min(...xs))} / ${fmt(median(xs))}`.padStart(19);
-  return `${name.padEnd(28)}${cell(ours)}${cell(native)}${
-    (mo / mn).toFixed(3).padStart(9)
-  }  ${note}`;
+const W_NAME = 28, W_CELL = 19, W_RATIO = 10;
+
+/** One row: min / median of each side over the repetitions, and ours over each reference. */
+function row(name: string, ours: number[], native: number[], copy?: number[], note = ""): string {
+  const cell = (xs?: number[]) =>
+    (xs ? `${fmt(Math.min(...xs))} / ${fmt(median(xs))}` : "-").padStart(W_CELL);
+  const ratio = (xs?: number[]) =>
+    (xs ? (median(ours) / median(xs)).toFixed(3) : "-").padStart(W_RATIO);
+  return `${name.padEnd(W_NAME)}${cell(ours)}${cell(native)}${cell(copy)}${ratio(native)}${
+    ratio(copy)
+  }  ${note}`.trimEnd();
+}
+
+/** The targets of issue 10 against this run's medians: one line each, "ok" or "MISSED". */
+function targetLines(
+  ev: Record<string, Record<Side, number>>,
+  mapRatios: number[],
+  startupMs: Pair,
+  rssMb: number[],
+): string[] {
+  const check = (v: number, atLeast: number) => `${v >= atLeast ? "ok" : "MISSED"}`;
+  const out = [
+    `${"target (issue 10)".padEnd(W_NAME)}${"vs native".padStart(W_RATIO)}  ${"target".padEnd(16)}${
+      "vs native+copy".padStart(15)
+    }  target`,
+  ];
+  const rows: [string, string, number, number | null][] = [
+    ["ring 16 B", "ringbuf_16b_events_per_s", 0.5, 1.2],
+    ["ring 256 B", "ringbuf_256b_events_per_s", 0.25, 0.9],
+    ["perf 16 B", "perfbuf_16b_events_per_s", 0.4, null],
+    ["perf 256 B", "perfbuf_256b_events_per_s", 0.25, null],
+  ];
+  for (const [name, key, tNative, tCopy] of rows) {
+    const e = ev[key];
+    const rn = e.ours / e.native, rc = e.ours / e.native_copy;
+    out.push(
+      `${name.padEnd(W_NAME)}${rn.toFixed(3).padStart(W_RATIO)}  ${
+        `>= ${tNative.toFixed(2)} ${check(rn, tNative)}`.padEnd(16)
+      }${rc.toFixed(3).padStart(15)}  ${
+        tCopy === null ? "-" : `>= ${tCopy.toFixed(2)} ${check(rc, tCopy)}`
+      }`,
+    );
+  }
+  const worstMap = Math.min(...mapRatios);
+  out.push(
+    `${"map ops (worst of 3)".padEnd(W_NAME)}${worstMap.toFixed(3).padStart(W_RATIO)}  ${`>= 0.80 ${
+      check(worstMap, 0.8)
+    }`}`,
+  );
+  const extraMs = median(startupMs.ours) - median(startupMs.native);
+  out.push(
+    `${"startup, ours - native".padEnd(W_NAME)}${
+      `${extraMs.toFixed(1)} ms`.padStart(W_RATIO)
+    }  ${`<= 50 ms ${check(-extraMs, -50)}`}`,
+  );
+  const rss = median(rssMb);
+  out.push(
+    `${"peak RSS, ours".padEnd(W_NAME)}${`${rss.toFixed(1)} MB`.padStart(W_RATIO)}  ${`<= 64 MB ${
+      check(-rss, -64)
+    }`}`,
+  );
+  return out;
 }
 
 async function main(): Promise<number> {
@@ -381,111 +494,140 @@ async function main(): Promise<number> {
   pinSelf(DRIVER_CPU);
 
   const S = o.smoke;
+  const ring = [DRIVER_CPU];
+  const perf = perfCpus(o.perfCpus);
   const kinds: EventKind[] = [
     {
       key: "ringbuf_16b_events_per_s",
       mode: "ring16",
-      rounds: S ? 2 : 16,
-      perRound: S ? 2000 : 131072,
+      rounds: S ? 2 : 10,
+      perTrigger: S ? 2000 : 131072,
+      cpus: ring,
     },
     {
       key: "ringbuf_256b_events_per_s",
       mode: "ring256",
-      rounds: S ? 2 : 16,
-      perRound: S ? 500 : 15000,
+      rounds: S ? 2 : 10,
+      perTrigger: S ? 500 : 15000,
+      cpus: ring,
     },
     {
       key: "perfbuf_16b_events_per_s",
       mode: "perf16",
-      rounds: S ? 2 : 80,
-      perRound: S ? 500 : 6000,
+      rounds: S ? 2 : 50,
+      perTrigger: S ? 500 : 7600,
+      cpus: perf,
     },
     {
       key: "perfbuf_256b_events_per_s",
       mode: "perf256",
-      rounds: S ? 2 : 80,
-      perRound: S ? 100 : 900,
+      rounds: S ? 2 : 50,
+      perTrigger: S ? 100 : 940,
+      cpus: perf,
     },
   ];
-  const sides: Side[] = ["ours", "native"];
   const startup: Pair = { ours: [], native: [] };
   const ev: Record<string, Record<Side, EventResult[]>> = {};
-  const rss: Record<Side, number[]> = { ours: [], native: [] };
-  const mp: Record<Side, MapResult[]> = { ours: [], native: [] };
+  const rss: Pair = { ours: [], native: [] };
+  const mp: Record<"ours" | "native", MapResult[]> = { ours: [], native: [] };
 
   for (let rep = 0; rep < o.reps; rep++) {
     log(`bench: repetition ${rep + 1}/${o.reps}`);
-    // interleaved, so drift of the machine hits both sides alike
+    // interleaved, so drift of the machine hits every side alike
     for (const side of ["native", "ours"] as const) startup[side].push(await startupRun(side));
-    const repRss: Record<Side, number> = { ours: 0, native: 0 };
+    const repRss = { ours: 0, native: 0 };
     for (const k of kinds) {
-      ev[k.key] ??= { ours: [], native: [] };
-      for (const side of sides) {
+      ev[k.key] ??= { ours: [], native: [], native_copy: [] };
+      for (const side of SIDES) {
         const r = await eventsRun(side, k);
         ev[k.key][side].push(r);
-        repRss[side] = Math.max(repRss[side], r.rssMb);
+        if (side !== "native_copy") repRss[side] = Math.max(repRss[side], r.rssMb);
       }
     }
-    for (const side of sides) rss[side].push(repRss[side]);
-    for (const side of sides) {
+    for (const side of ["ours", "native"] as const) rss[side].push(repRss[side]);
+    for (const side of ["ours", "native"] as const) {
       mp[side].push(await mapsRun(side, S ? 2000 : 200_000, S ? 1 : 20));
     }
   }
 
   const cpuInfo = (await sh("sh", ["-c", "grep -m1 'model name' /proc/cpuinfo | cut -d: -f2"]))
     .trim();
+  const load = Deno.loadavg().map((x) => x.toFixed(2)).join(" ");
   const lines: string[] = [];
   lines.push(
     `machine: ${cpuInfo}, ${nCpus} CPUs, kernel ${Deno.osRelease()}, Deno ${Deno.version.deno}; ` +
-      `${o.reps} repetition(s)${S ? " (smoke counts)" : ""}`,
+      `${o.reps} repetition(s)${S ? " (smoke counts)" : ""}; perf rounds on ${perf.length} ` +
+      `CPU(s); load average at the end ${load}`,
   );
   lines.push(
-    `${"metric".padEnd(28)}${"ours min / med".padStart(19)}${"native min / med".padStart(19)}` +
-      `${"ratio".padStart(9)}`,
+    `${"metric".padEnd(W_NAME)}${"ours min / med".padStart(W_CELL)}${
+      "native min / med".padStart(W_CELL)
+    }${"n+copy min / med".padStart(W_CELL)}${"/native".padStart(W_RATIO)}${
+      "/n+copy".padStart(W_RATIO)
+    }`,
   );
   const json: Record<string, { ours: number; native: number }> = {};
-  lines.push(row("startup_ms (runqlat)", startup.ours, startup.native, "lower is better"));
+  lines.push(
+    row("startup_ms (runqlat)", startup.ours, startup.native, undefined, "lower is better"),
+  );
   json.startup_ms = { ours: median(startup.ours), native: median(startup.native) };
+  const evMed: Record<string, Record<Side, number>> = {};
   for (const k of kinds) {
     const e = ev[k.key];
     const rate = (s: Side) => e[s].map((r) => r.perS);
     const cpu = (s: Side) => e[s].map((r) => r.cpuNsPerRecord);
-    lines.push(row(k.key, rate("ours"), rate("native")));
-    lines.push(row("  cpu_ns_per_record", cpu("ours"), cpu("native"), "lower is better"));
-    if (k.key !== "perfbuf_256b_events_per_s") {
-      json[k.key] = { ours: median(rate("ours")), native: median(rate("native")) };
-    }
+    lines.push(row(k.key, rate("ours"), rate("native"), rate("native_copy")));
+    lines.push(
+      row("  cpu_ns_per_record", cpu("ours"), cpu("native"), cpu("native_copy"), "lower is better"),
+    );
+    evMed[k.key] = {
+      ours: median(rate("ours")),
+      native: median(rate("native")),
+      native_copy: median(rate("native_copy")),
+    };
+    json[k.key] = { ours: evMed[k.key].ours, native: evMed[k.key].native };
+    json[`${k.key}_native_copy`] = { ours: evMed[k.key].ours, native: evMed[k.key].native_copy };
   }
+  const mapRatios: number[] = [];
   const mrow = (key: keyof MapResult, name: string) => {
     const ours = mp.ours.map((r) => r[key]);
     const native = mp.native.map((r) => r[key]);
     lines.push(row(name, ours, native));
     json[name] = { ours: median(ours), native: median(native) };
+    mapRatios.push(median(ours) / median(native));
   };
   mrow("lookup", "map_lookup_per_s");
   mrow("update", "map_update_per_s");
   mrow("next", "map_next_key_per_s");
-  lines.push(row("peak_rss_mb (events runs)", rss.ours, rss.native, "lower is better"));
+  lines.push(row("peak_rss_mb (events runs)", rss.ours, rss.native, undefined, "lower is better"));
   json.peak_rss_mb = { ours: median(rss.ours), native: median(rss.native) };
+  lines.push("");
+  lines.push(...targetLines(evMed, mapRatios, startup, rss.ours));
   lines.push(`bench took ${((performance.now() - t0) / 1000).toFixed(1)} s`);
   console.log(lines.join("\n"));
   if (o.json) {
     const ordered: Record<string, { ours: number; native: number }> = {};
-    for (
-      const key of [
-        "startup_ms",
-        "ringbuf_16b_events_per_s",
-        "ringbuf_256b_events_per_s",
-        "perfbuf_16b_events_per_s",
-        "map_lookup_per_s",
-        "map_update_per_s",
-        "map_next_key_per_s",
-        "peak_rss_mb",
-      ]
-    ) ordered[key] = json[key];
+    for (const key of JSON_KEYS) ordered[key] = json[key];
     console.log(JSON.stringify(ordered));
   }
   return 0;
 }
+
+/** The keys of the --json line, in order. */
+const JSON_KEYS = [
+  "startup_ms",
+  "ringbuf_16b_events_per_s",
+  "ringbuf_16b_events_per_s_native_copy",
+  "ringbuf_256b_events_per_s",
+  "ringbuf_256b_events_per_s_native_copy",
+  "perfbuf_16b_events_per_s",
+  "perfbuf_16b_events_per_s_native_copy",
+  "perfbuf_256b_events_per_s",
+  "perfbuf_256b_events_per_s_native_copy",
+  "map_lookup_per_s",
+  "map_update_per_s",
+  "map_next_key_per_s",
+  "peak_rss_mb",
+];
 
 if (import.meta.main) Deno.exit(await main());

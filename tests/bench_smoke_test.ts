@@ -1,6 +1,7 @@
 // `deno task bench` with small counts: it runs end to end, and its --json line has exactly the
-// documented shape with positive numbers. No timing assertion: the numbers of a smoke run mean
-// nothing (bench/bench.ts).
+// documented shape with positive numbers: every metric against native, and every events metric
+// also against native+copy (`<metric>_native_copy`). No timing assertion: the numbers of a smoke
+// run mean nothing (bench/bench.ts).
 import assert from "node:assert/strict";
 import { kernelTest, repoRoot } from "./helpers/kernel.ts";
 
@@ -9,6 +10,11 @@ const KEYS = [
   "ringbuf_16b_events_per_s",
   "ringbuf_256b_events_per_s",
   "perfbuf_16b_events_per_s",
+  "perfbuf_256b_events_per_s",
+  "ringbuf_16b_events_per_s_native_copy",
+  "ringbuf_256b_events_per_s_native_copy",
+  "perfbuf_16b_events_per_s_native_copy",
+  "perfbuf_256b_events_per_s_native_copy",
   "map_lookup_per_s",
   "map_update_per_s",
   "map_next_key_per_s",
@@ -42,6 +48,9 @@ kernelTest("bench: smoke run prints the JSON line with every metric", async () =
       );
     }
   }
-  // the table came first
+  // the table came first, then the targets
   assert.match(stdout, /^ringbuf_16b_events_per_s /m, why);
+  for (const target of ["ring 16 B", "ring 256 B", "perf 16 B", "perf 256 B"]) {
+    assert.match(stdout, new RegExp(`^${target} +\\d+\\.\\d+  >= `, "m"), why);
+  }
 });
