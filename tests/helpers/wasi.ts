@@ -125,6 +125,9 @@ export function setup(opts: {
   };
 }
 
+/** Every path test runs with the kernel's openat2 and with the component walk fallback. */
+export const RESOLUTIONS = ["kernel", "walk"] as const;
+
 export const enc = new TextEncoder();
 export const dec = new TextDecoder();
 
