@@ -17,7 +17,7 @@ import {
 } from "./helpers/wasi.ts";
 
 function fixture(): { root: string; outside: string; cleanup: () => void } {
-  const base = Deno.makeTempDirSync({ prefix: "wasi_unit_" });
+  const base = Deno.makeTempDirSync({ prefix: "wasi_path_" });
   const root = `${base}/root`;
   const outside = `${base}/outside`;
   Deno.mkdirSync(`${root}/sub`, { recursive: true });

@@ -3,6 +3,7 @@
 // fake BlockingGate (tests/helpers/wasi.ts).
 import assert from "node:assert/strict";
 import * as abi from "../src/wasi/abi.ts";
+import { waitFor } from "./helpers/conditions.ts";
 import { dec, putIovecs, type Setup, setup, StopSentinel } from "./helpers/wasi.ts";
 
 function putClockSub(
@@ -87,7 +88,8 @@ Deno.test("poll_oneoff: EINTR promptly when the gate stops, at once when already
   putClockSub(s, IN, 1n, 10_000_000_000n); // 10 s
   const t0 = performance.now();
   const p = s.f.poll_oneoff(IN, OUT, 1, NEV);
-  setTimeout(() => s.gate.stop(), 30);
+  await waitFor("the poll to sleep", () => s.gate.waiters > 0);
+  s.gate.stop();
   assert.equal(await p, abi.ERRNO_INTR);
   const dt = performance.now() - t0;
   assert.ok(dt < 300, `stop took ${dt} ms`);
@@ -99,6 +101,9 @@ Deno.test("poll_oneoff: a u64::MAX timeout sleeps in timer-sized chunks, not at 
   const s = setup();
   putClockSub(s, IN, 1n, 0xffff_ffff_ffff_ffffn);
   const p = s.f.poll_oneoff(IN, OUT, 1, NEV);
+  await waitFor("the poll to sleep", () => s.gate.sleeps.length > 0);
+  // 30 ms in which a timer given the whole timeout (an overflow: it fires at once) would have
+  // fired and slept again: what is under test
   await new Promise((r) => setTimeout(r, 30));
   assert.equal(s.gate.sleeps.length, 1, `re-slept: ${s.gate.sleeps}`);
   assert.ok(s.gate.sleeps[0] <= 2 ** 31 - 1);
@@ -121,7 +126,8 @@ Deno.test("poll_oneoff: stdin readiness, bad fds, zero subscriptions", async () 
   putFdSub(s, IN, 7n, abi.EVENTTYPE_FD_READ, 0);
   putClockSub(s, IN + 48, 8n, 5_000_000_000n);
   const p = s.f.poll_oneoff(IN, OUT, 2, NEV);
-  setTimeout(() => s.stdin.push("xyz"), 20);
+  await waitFor("the poll to read stdin", () => s.stdin.reads > 0);
+  s.stdin.push("xyz");
   assert.equal(await p, 0);
   assert.deepEqual(events(s, OUT, NEV), [
     { userdata: 7n, error: 0, type: abi.EVENTTYPE_FD_READ, nbytes: 3n, flags: 0 },

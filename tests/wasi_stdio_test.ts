@@ -4,6 +4,7 @@
 // fake BlockingGate (tests/helpers/wasi.ts).
 import assert from "node:assert/strict";
 import * as abi from "../src/wasi/abi.ts";
+import { waitFor } from "./helpers/conditions.ts";
 import { dec, putIovecs, putStr, setup } from "./helpers/wasi.ts";
 
 Deno.test("fd_write gathers iovecs into one sink write of a copy", () => {
@@ -49,7 +50,8 @@ Deno.test("fd_read on stdin: waits through the gate, returns buffered data, then
   putIovecs(s, 100, [[1000, 4], [2000, 100]]);
   const p = s.f.fd_read(0, 100, 2, 200);
   assert.ok(p instanceof Promise, "an empty stdin must block (return a Promise)");
-  setTimeout(() => s.stdin.push("abcdefg"), 10);
+  await waitFor("the host read of stdin", () => s.stdin.reads > 0);
+  s.stdin.push("abcdefg");
   assert.equal(await p, 0);
   assert.equal(s.dv().getUint32(200, true), 7);
   assert.equal(dec.decode(s.u8().subarray(1000, 1004)), "abcd");
@@ -69,8 +71,12 @@ Deno.test("fd_fdstat_set_flags NONBLOCK on stdin: EAGAIN, then the data", async 
   putIovecs(s, 100, [[1000, 16]]);
   assert.equal(s.f.fd_read(0, 100, 1, 200), abi.ERRNO_AGAIN);
   s.stdin.push("late");
-  await new Promise((r) => setTimeout(r, 5));
-  assert.equal(s.f.fd_read(0, 100, 1, 200), 0);
+  let errno = abi.ERRNO_AGAIN;
+  await waitFor("the late data to reach stdin", () => {
+    errno = s.f.fd_read(0, 100, 1, 200);
+    return errno !== abi.ERRNO_AGAIN;
+  });
+  assert.equal(errno, 0);
   assert.equal(s.dv().getUint32(200, true), 4);
   assert.equal(s.stdin.reads, 1, "one host read in flight at most");
   assert.equal(s.f.fd_fdstat_set_flags(1, abi.FDFLAGS_SYNC), abi.ERRNO_NOTSUP);
@@ -81,7 +87,8 @@ Deno.test("fd_read on stdin: a stop ends the wait with EINTR", async () => {
   putIovecs(s, 100, [[1000, 16]]);
   const t0 = performance.now();
   const p = s.f.fd_read(0, 100, 1, 200);
-  setTimeout(() => s.gate.stop(), 20);
+  await waitFor("the read to wait on the gate", () => s.gate.waiters > 0);
+  s.gate.stop();
   assert.equal(await p, abi.ERRNO_INTR);
   assert.ok(performance.now() - t0 < 500);
   // Already stopping: EINTR without blocking.

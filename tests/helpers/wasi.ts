@@ -67,6 +67,10 @@ export class FakeGate implements BlockingGate {
       this.#onStop.push(() => resolve("stopped"));
     });
   }
+  /** How many sleeps and races wait on this gate now. */
+  get waiters(): number {
+    return this.#onStop.length;
+  }
   stop(): void {
     this.stopping = true;
     for (const f of this.#onStop.splice(0)) f();
