@@ -6,7 +6,8 @@ import assert from "node:assert/strict";
 import { checkBpfObject } from "../src/host/object_check.ts";
 import { LoaderChild, makePinRoot } from "../scripts/fuzz_objects.ts";
 import { K, ObjectSurgery } from "./helpers/btf_surgery.ts";
-import { describeRun, guest, guestsDir, kernelTest, runCli } from "./helpers/kernel.ts";
+import { describeRun, guestsDir, kernelTest } from "./helpers/kernel.ts";
+import { drive } from "./helpers/driver.ts";
 
 const shapes = `${guestsDir}fuzz/shapes.bpf.o`;
 const op = () => new ObjectSurgery(shapes);
@@ -165,14 +166,9 @@ kernelTest(
       Deno.writeFileSync(`${dir}/structops.o`, classes[0][1]());
       Deno.writeFileSync(`${dir}/cycle.o`, classes[2][1]());
       Deno.copyFileSync(`${guestsDir}policy/tponly.bpf.o`, `${dir}/good.o`);
-      const r = await runCli([
-        "--dir",
-        `${dir}:/o`,
-        guest("policy/driver.wasm"),
-        "load:/o/structops.o",
-        "load:/o/cycle.o",
-        "load:/o/good.o",
-      ]);
+      const r = await drive(["load:/o/structops.o", "load:/o/cycle.o", "load:/o/good.o"], {
+        dirs: [`${dir}:/o`],
+      });
       assert.equal(r.signal, null, describeRun(r));
       assert.equal(r.stdout, "load 0\nload 0\nload 1\n", describeRun(r));
       assert.match(r.stderr, /struct_ops maps are not supported/, describeRun(r));

@@ -1,6 +1,6 @@
 // Bad input to the CLI: clear one-line messages, meaningful exit codes, no stack traces.
 import assert from "node:assert/strict";
-import { describeRun, runCli } from "./helpers/kernel.ts";
+import { assertClean, describeRun, runCli } from "./helpers/kernel.ts";
 
 const tmp = await Deno.makeTempDir({ prefix: "wasm-bpf-cli-" });
 const empty = `${tmp}/empty.wasm`;
@@ -42,11 +42,6 @@ Deno.writeFileSync(
     0,
   ]),
 );
-
-function assertClean(stderr: string): void {
-  assert.doesNotMatch(stderr, /^\s+at /m, "a stack trace leaked to the user");
-  assert.doesNotMatch(stderr, /internal error/);
-}
 
 const cases: [string, string[], number, RegExp][] = [
   ["no module", [], 2, /no module given/],

@@ -133,8 +133,8 @@ for (const signal of ["SIGINT", "SIGTERM"] as const) {
     }, < 300 ms, nothing attached)`,
     async () => {
       const r = await run("sleep-long", () => emit(0x1000), {
-        // (as in kernel_stop_test.ts: the delay lets the guest get from printing into its sleep)
-        signalAfter: { signal, afterStdout: "sleeping\n", delayMs: 150 },
+        // (as in kernel_stop_test.ts: once the guest, past printing, is in its sleep)
+        signalAfter: { signal, afterStdout: "sleeping\n", asleep: true },
       });
       assert.equal(r.signal, null, describeRun(r));
       assert.equal(r.code, signal === "SIGINT" ? 130 : 143, describeRun(r));

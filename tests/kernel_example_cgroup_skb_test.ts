@@ -3,6 +3,7 @@
 // inside that cgroup is counted.
 import assert from "node:assert/strict";
 import { describeRun, kernelTest, repoRoot, runCli } from "./helpers/kernel.ts";
+import { removeCgroup } from "./helpers/cgroup.ts";
 
 const cgroupSkb = repoRoot + "examples/cgroup_skb/cgroup_skb.wasm";
 
@@ -33,34 +34,52 @@ kernelTest("cgroup_skb counts the traffic of a process moved into the cgroup", a
   const cg = `${root}/wasm-bpf-test-${Deno.pid}`;
   await Deno.mkdir(cg);
   try {
+    /** Moves a shell into the cgroup, which then pings loopback 3 times; then pings from
+     * outside the cgroup (not counted). */
+    const pings = async () => {
+      // the shell moves itself into the cgroup, then becomes ping: its socket belongs to it
+      const o = await new Deno.Command("/bin/sh", {
+        args: ["-c", `echo $$ > ${cg}/cgroup.procs && exec ping -c 3 -i 0.2 127.0.0.1`],
+        stdout: "null",
+      }).output();
+      assert.ok(o.success, "ping inside the cgroup failed");
+      await new Deno.Command("ping", {
+        args: ["-c", "2", "-i", "0.2", "127.0.0.1"],
+        stdout: "null",
+      })
+        .output();
+    };
+    let pinging: Promise<void> | undefined;
+    let seen = 0; // the length of stdout when last looked at
+    let pingedAt = -1; // ...when both pings were over
     const r = await runCli(["--attach-dir", `${cg}:/cgroup`, cgroupSkb, "/cgroup"], {
       onStdout: [{
         text: "Ctrl-C to end.\n",
-        action: async () => {
-          // the shell moves itself into the cgroup, then becomes ping: its socket belongs to it
-          const o = await new Deno.Command("/bin/sh", {
-            args: ["-c", `echo $$ > ${cg}/cgroup.procs && exec ping -c 3 -i 0.2 127.0.0.1`],
-            stdout: "null",
-          }).output();
-          assert.ok(o.success, "ping inside the cgroup failed");
-          // and traffic from outside the cgroup is not counted
-          await new Deno.Command("ping", {
-            args: ["-c", "2", "-i", "0.2", "127.0.0.1"],
-            stdout: "null",
-          })
-            .output();
+        // not awaited: stdout is read on meanwhile, so `seen` stays current
+        action: () => {
+          pinging = pings().then(() => void (pingedAt = seen));
         },
       }],
-      signalAfter: { signal: "SIGINT", afterStdout: "ingress: 3 packets", delayMs: 1500 },
+      signalAfter: {
+        signal: "SIGINT",
+        // Two reports (one a second) after the pings were over: the second was printed after
+        // them, so it counts all of their packets.
+        afterStdout: (stdout) => {
+          seen = stdout.length;
+          return pingedAt >= 0 && (stdout.slice(pingedAt).match(/^ingress:/gm) ?? []).length >= 2;
+        },
+        asleep: true,
+      },
       timeoutMs: 20_000,
     });
+    await pinging;
     assert.equal(r.code, 130, describeRun(r));
     const lines = r.stdout.split("\n").filter((l) => l.startsWith("ingress:"));
     assert.ok(lines.length >= 1, describeRun(r));
     // ping's 3 echo requests go out and its 3 replies come in; the second ping is outside
     assert.deepEqual(packets(lines[lines.length - 1]), [3, 3], describeRun(r));
   } finally {
-    await Deno.remove(cg);
+    await removeCgroup(cg);
     await cleanup();
   }
 });

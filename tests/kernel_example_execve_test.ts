@@ -14,7 +14,7 @@ kernelTest("execve reports the execve() call and the exec of a process the test 
         assert.ok(st.success);
       },
     }],
-    signalAfter: { signal: "SIGINT", afterStdout: " true ", delayMs: 300 },
+    signalAfter: { signal: "SIGINT", afterStdout: " true ", asleep: true },
     timeoutMs: 20_000,
   });
   assert.equal(r.code, 130, describeRun(r));
@@ -38,7 +38,7 @@ kernelTest("execve -x reports only successful execs", async () => {
           .output();
       },
     }],
-    signalAfter: { signal: "SIGINT", afterStdout: " true ", delayMs: 300 },
+    signalAfter: { signal: "SIGINT", afterStdout: " true ", asleep: true },
     timeoutMs: 20_000,
   });
   assert.equal(r.code, 130, describeRun(r));

@@ -17,7 +17,7 @@ kernelTest("lsm: without the BPF LSM, load or attach fails with a clear message"
   if (bpfLsmActive()) {
     // a kernel with the BPF LSM: the program attaches and protects the directory
     const r = await runCli([lsm, "wasm-bpf-lsm-test"], {
-      signalAfter: { signal: "SIGINT", afterStdout: "Ctrl-C to end.\n", delayMs: 200 },
+      signalAfter: { signal: "SIGINT", afterStdout: "Ctrl-C to end.\n", asleep: true },
       timeoutMs: 20_000,
     });
     assert.equal(r.code, 130, describeRun(r));

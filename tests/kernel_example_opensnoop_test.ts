@@ -15,7 +15,7 @@ kernelTest(
   async () => {
     const r = await runCli([opensnoop, "-n", "cat"], {
       onStdout: [{ text: "PATH\n", action: () => cat("/etc/hostname", missing) }],
-      signalAfter: { signal: "SIGINT", afterStdout: missing, delayMs: 200 },
+      signalAfter: { signal: "SIGINT", afterStdout: missing, asleep: true },
       timeoutMs: 20_000,
     });
     assert.equal(r.code, 130, describeRun(r));
@@ -47,7 +47,7 @@ kernelTest("opensnoop -p PID -x: only that process's failed opens", async () => 
           await cat(missing); // another process: filtered out by -p
         },
       }],
-      signalAfter: { signal: "SIGINT", afterStdout: missing, delayMs: 300 },
+      signalAfter: { signal: "SIGINT", afterStdout: missing, asleep: true },
       timeoutMs: 20_000,
     });
     assert.equal(r.code, 130, describeRun(r));

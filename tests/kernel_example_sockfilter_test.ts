@@ -14,7 +14,7 @@ kernelTest("sockfilter loads a socket_filter program and unloads it at Ctrl-C", 
         loaded = await progNames();
       },
     }],
-    signalAfter: { signal: "SIGINT", afterStdout: "Hit Ctrl-C to end.\n", delayMs: 500 },
+    signalAfter: { signal: "SIGINT", afterStdout: "Hit Ctrl-C to end.\n", asleep: true },
     timeoutMs: 20_000,
   });
   assert.equal(r.code, 130, describeRun(r));

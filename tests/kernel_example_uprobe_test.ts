@@ -27,7 +27,7 @@ kernelTest("uprobe reports the arguments and return value of each uprobe_add cal
           assert.match(new TextDecoder().decode(o.stdout), /uprobe_add\(3, 30\) = 33/);
         },
       }],
-      signalAfter: { signal: "SIGINT", afterStdout: "uprobe_add(3, 30) = 33\n", delayMs: 100 },
+      signalAfter: { signal: "SIGINT", afterStdout: "uprobe_add(3, 30) = 33\n", asleep: true },
       timeoutMs: 20_000,
     });
     assert.equal(r.code, 130, describeRun(r));

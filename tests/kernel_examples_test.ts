@@ -48,7 +48,7 @@ for (const { lang, bootstrap, runqlat } of EXAMPLES) {
             assert.ok(out.success);
           },
         }],
-        signalAfter: { signal: "SIGINT", afterStdout: "EXIT  true", delayMs: 50 },
+        signalAfter: { signal: "SIGINT", afterStdout: "EXIT  true", asleep: true },
         timeoutMs: 20_000,
       });
       assert.equal(r.code, 130, describeRun(r));
@@ -73,7 +73,7 @@ for (const { lang, bootstrap, runqlat } of EXAMPLES) {
             await new Deno.Command("sleep", { args: ["0.3"] }).spawn().status;
           },
         }],
-        signalAfter: { signal: "SIGINT", afterStdout: "EXIT  sleep", delayMs: 50 },
+        signalAfter: { signal: "SIGINT", afterStdout: "EXIT  sleep", asleep: true },
         timeoutMs: 20_000,
       });
       assert.equal(r.code, 130, describeRun(r));
@@ -107,7 +107,7 @@ for (const { lang, bootstrap, runqlat } of EXAMPLES) {
     `${lang} runqlat: Ctrl-C during the interval prints the last histogram, status 130`,
     async () => {
       const r = await runCli([runqlat, "5", "1"], {
-        signalAfter: { signal: "SIGINT", afterStdout: "Hit Ctrl-C to end.", delayMs: 500 },
+        signalAfter: { signal: "SIGINT", afterStdout: "Hit Ctrl-C to end.", asleep: true },
         timeoutMs: 20_000,
       });
       assert.equal(r.code, 130, describeRun(r));

@@ -12,6 +12,8 @@ import {
   runCli,
   type RunCliResult,
 } from "./helpers/kernel.ts";
+import { drive, driver } from "./helpers/driver.ts";
+import { removeCgroup } from "./helpers/cgroup.ts";
 
 const fdattach = guest("fdattach/fdattach.wasm");
 const CGROUP2 = "/sys/fs/cgroup/unified";
@@ -25,19 +27,6 @@ async function withCgroup<T>(fn: (cg: string) => Promise<T>): Promise<T> {
     return await fn(cg);
   } finally {
     await removeCgroup(cg);
-  }
-}
-
-/** Removes a cgroup once the kernel has let go of it (its last process may still be exiting). */
-async function removeCgroup(cg: string): Promise<void> {
-  for (let i = 0;; i++) {
-    try {
-      Deno.removeSync(cg);
-      return;
-    } catch (e) {
-      if (i > 100) throw e;
-      await new Promise((r) => setTimeout(r, 20));
-    }
   }
 }
 
@@ -188,15 +177,9 @@ kernelTest(
     await withCgroup(async (cg) => {
       const attach = (target: string) => `attach:1:skb_egress:${target}`;
       const probes = ["/no/such/dir", "/etc/shadow", "/tmp", `${CGROUP2}`];
-      const r = await runCli([
-        `--allow-attach=cgroup:${cg}`,
-        "--dir",
-        `${guestsDir}:/g`,
-        guest("policy/driver.wasm"),
-        "load:/g/policy/policy.bpf.o",
-        ...probes.map(attach),
-        attach(cg),
-      ]);
+      const r = await drive(["load:/g/policy/policy.bpf.o", ...probes.map(attach), attach(cg)], {
+        flags: [`--allow-attach=cgroup:${cg}`],
+      });
       assert.equal(r.code, 0, describeRun(r));
       assert.equal(
         r.stdout,
@@ -204,14 +187,9 @@ kernelTest(
         describeRun(r),
       );
       // without a policy: the same errno for all that is not a cgroup v2 directory
-      const open = await runCli([
-        "-v",
-        "--dir",
-        `${guestsDir}:/g`,
-        guest("policy/driver.wasm"),
-        "load:/g/policy/policy.bpf.o",
-        ...probes.slice(0, 3).map(attach),
-      ]);
+      const open = await drive(["load:/g/policy/policy.bpf.o", ...probes.slice(0, 3).map(attach)], {
+        flags: ["-v"],
+      });
       assert.equal(open.stdout, `load 1\n${"attach -1\n".repeat(3)}`, describeRun(open));
       // the detail is in the -v log
       assert.match(
@@ -256,7 +234,7 @@ kernelTest(
     const allowed = Deno.makeTempDirSync({ prefix: "wasm-bpf-policy-" });
     Deno.symlinkSync(CGROUP2, `${allowed}/escape`);
     try {
-      const out = await new WasmBpfCommand(guest("policy/driver.wasm"), {
+      const out = await new WasmBpfCommand(driver, {
         args: ["load:/g/policy/policy.bpf.o", `attach:1:skb_egress:${allowed}/escape`],
         dirs: [{ hostPath: guestsDir, guestPath: "/g" }],
         policy: { allowAttach: [`cgroup:${allowed}`] },

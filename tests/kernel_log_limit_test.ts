@@ -4,9 +4,9 @@
 // Guest: tests/guests/policy/driver.wasm (`loadn:FILE:N` loads FILE N times).
 import assert from "node:assert/strict";
 import { type LogRecord, WasmBpfCommand } from "../mod.ts";
-import { describeRun, guest, guestsDir, kernelTest, runCli } from "./helpers/kernel.ts";
+import { describeRun, guestsDir, kernelTest } from "./helpers/kernel.ts";
+import { drive, driver } from "./helpers/driver.ts";
 
-const driver = guest("policy/driver.wasm");
 const LOADS = 100_000;
 const FIRST = "wasm-bpf: wasm_load_bpf_object: not a valid BPF object (LIBBPF_ERRNO__FORMAT): " +
   "not an ELF file";
@@ -35,15 +35,11 @@ function checkStdout(stdout: string): void {
 kernelTest("log limit: 100,000 failing loads give a bounded number of stderr lines", async () => {
   const dir = badObjectDir();
   try {
-    const r = await runCli([
-      "--allow-map-write=false",
-      "--dir",
-      `${dir}:/t`,
-      "--dir",
-      `${guestsDir}:/g`,
-      driver,
-      ...COMMANDS,
-    ], { timeoutMs: 120_000 });
+    const r = await drive(COMMANDS, {
+      flags: ["--allow-map-write=false"],
+      dirs: [`${dir}:/t`, `${guestsDir}:/g`],
+      run: { timeoutMs: 120_000 },
+    });
     assert.equal(r.code, 0, describeRun(r));
     checkStdout(r.stdout);
     const lines = r.stderr.trimEnd().split("\n");

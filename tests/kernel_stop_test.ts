@@ -11,6 +11,7 @@ import {
   runCli,
   type RunCliResult,
 } from "./helpers/kernel.ts";
+import { waitFor } from "./helpers/conditions.ts";
 
 /** Kill-to-exit bound for a well-behaved guest (poll returns -EINTR / sleep returns EINTR). */
 const STOP_BOUND_MS = 300;
@@ -34,10 +35,10 @@ async function stopRun(
         attachedWhileRunning = (await progNames()).includes("stop_probe");
       },
     }],
-    // The signal must find the guest blocked (what these tests are about): give it time to get
-    // from printing "ready" into its wait even on a loaded machine. A signal that lands while
-    // the guest runs (no listener armed) ends the process by the signal itself, by design.
-    signalAfter: { signal, delayMs: 150 },
+    // The signal must find the guest blocked (what these tests are about): it is sent once the
+    // guest, past "ready", waits (its process asleep). A signal that lands while the guest runs
+    // (no listener armed) ends the process by the signal itself, by design.
+    signalAfter: { signal, asleep: true },
     timeoutMs: 20_000,
   });
   assert.ok(
@@ -49,11 +50,11 @@ async function stopRun(
   );
   console.log(`  ${measured.at(-1)}`);
   // the program must be gone once the process has exited (the kernel frees it asynchronously)
-  const deadline = performance.now() + 1000;
-  while ((await progNames()).includes("stop_probe") && performance.now() < deadline) {
-    await new Promise((res) => setTimeout(res, 50));
-  }
-  assert.ok(!(await progNames()).includes("stop_probe"), "stop_probe still loaded after exit");
+  await waitFor(
+    "stop_probe to be unloaded after the exit",
+    async () => !(await progNames()).includes("stop_probe"),
+    1000,
+  );
   return r;
 }
 
@@ -117,21 +118,22 @@ kernelTest("stop: no BPF program or link of the guests is left", async () => {
   // kernelTest's leak check runs around every test above; this one re-checks across a full run
   const before = await bpfIds();
   const r = await runCli([guest("stop/stop_sleep.wasm")], {
-    signalAfter: { signal: "SIGINT", delayMs: 150 },
+    signalAfter: { signal: "SIGINT", asleep: true },
     timeoutMs: 20_000,
   });
   assert.equal(r.code, 130, describeRun(r));
-  const deadline = performance.now() + 1000;
-  let after = await bpfIds();
-  while (performance.now() < deadline) {
-    const newProgs = [...after.progs.values()].filter((d) => d.endsWith(" stop_probe"));
-    if (newProgs.length === 0) break;
-    await new Promise((res) => setTimeout(res, 50));
-    after = await bpfIds();
-  }
-  const left = [...after.progs].filter(([id, d]) =>
-    !before.progs.has(id) && d.endsWith(" stop_probe")
-  );
-  assert.deepEqual(left, [], "programs of the guest left behind");
+  const left = async () =>
+    [...(await bpfIds()).progs].filter(([id, d]) =>
+      !before.progs.has(id) && d.endsWith(" stop_probe")
+    );
+  await waitFor(
+    "the guest's programs to be unloaded after the exit",
+    async () => (await left()).length === 0,
+    1000,
+  ).catch(async (e) => {
+    throw new Error(`programs of the guest left behind: ${JSON.stringify(await left())}`, {
+      cause: e,
+    });
+  });
   console.log(`  measured stop latencies:\n    ${measured.join("\n    ")}`);
 });

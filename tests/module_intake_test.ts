@@ -12,7 +12,7 @@ import { name, section, sleb, uleb, vec, wasmModule } from "../src/host/wasm_bin
 import { OPTIONAL_WASM_FEATURES, readLayout } from "../src/host/wasm_layout.ts";
 import { USAGE } from "../src/host/cli.ts";
 import { WasiPreview1 } from "../src/wasi/mod.ts";
-import { describeRun, runCli } from "./helpers/kernel.ts";
+import { assertClean, describeRun, runCli } from "./helpers/kernel.ts";
 
 const I32 = 0x7f;
 const I64 = 0x7e;
@@ -79,11 +79,6 @@ function write(file: string, bytes: Uint8Array): string {
   const path = `${tmp}/${file}`;
   Deno.writeFileSync(path, bytes);
   return path;
-}
-
-function assertClean(stderr: string): void {
-  assert.doesNotMatch(stderr, /^\s+at /m, "a stack trace leaked to the user");
-  assert.doesNotMatch(stderr, /internal error|TypeError/);
 }
 
 // --- the whole guest under --max-memory -------------------------------------------------------

@@ -1,32 +1,14 @@
 // The guest policy on the real kernel: program types, attach targets, read-only maps, the
 // object count, the memory cap; each refusal logged in one line (src/host/policy.ts).
-// Guest: tests/guests/policy/driver.wasm, which runs the calls its arguments name.
+// Guest: tests/guests/policy/driver.wasm (tests/helpers/driver.ts), which runs the calls its
+// arguments name, with tests/guests/ at /g.
 import assert from "node:assert/strict";
-import { describeRun, guest, guestsDir, kernelTest, progNames, runCli } from "./helpers/kernel.ts";
+import { describeRun, kernelTest, progNames } from "./helpers/kernel.ts";
+import { drive } from "./helpers/driver.ts";
+import { removeCgroup } from "./helpers/cgroup.ts";
 
-const driver = guest("policy/driver.wasm");
-/** Runs the driver with the test objects visible at /g. */
-function drive(flags: string[], commands: string[]) {
-  return runCli([...flags, "--dir", `${guestsDir}:/g`, driver, ...commands]);
-}
 const POLICY_OBJ = "/g/policy/policy.bpf.o"; // tracepoint + xdp + cgroup_skb programs
 const TP_OBJ = "/g/policy/tponly.bpf.o"; // a tracepoint program only
-
-/** Removes a test cgroup (and its child) once the kernel has let go of it. */
-async function removeCgroup(cg: string): Promise<void> {
-  for (let i = 0;; i++) {
-    try {
-      Deno.removeSync(`${cg}/child`, { recursive: false });
-    } catch { /* already gone */ }
-    try {
-      Deno.removeSync(cg);
-      return;
-    } catch (e) {
-      if (i > 50) throw e;
-      await new Promise((r) => setTimeout(r, 20));
-    }
-  }
-}
 
 const policyLines = (stderr: string) => stderr.split("\n").filter((l) => l.includes("policy:"));
 
@@ -34,12 +16,12 @@ kernelTest(
   "policy: --allow-program-type refuses a whole object before the kernel sees it",
   async () => {
     const before = await progNames();
-    const r = await drive(["--allow-program-type=tracepoint"], [
+    const r = await drive([
       `load:${POLICY_OBJ}`,
       `load:${TP_OBJ}`,
       "attach:1:on_getppid",
       "update:1:counts",
-    ]);
+    ], { flags: ["--allow-program-type=tracepoint"] });
     assert.equal(r.code, 0, describeRun(r));
     // a refused load uses no handle
     assert.equal(r.stdout, "load 0\nload 1\nattach 0\nupdate 0\n", describeRun(r));
@@ -59,14 +41,11 @@ kernelTest(
 );
 
 kernelTest("policy: several program types allowed; the default allows all", async () => {
-  const r = await drive(
-    ["--allow-program-type=tracepoint,xdp", "--allow-program-type=cgroup_skb"],
-    [
-      `load:${POLICY_OBJ}`,
-    ],
-  );
+  const r = await drive([
+    `load:${POLICY_OBJ}`,
+  ], { flags: ["--allow-program-type=tracepoint,xdp", "--allow-program-type=cgroup_skb"] });
   assert.equal(r.stdout, "load 1\n", describeRun(r));
-  const d = await drive([], [`load:${POLICY_OBJ}`, "attach:1:on_getppid"]);
+  const d = await drive([`load:${POLICY_OBJ}`, "attach:1:on_getppid"]);
   assert.equal(d.stdout, "load 1\nattach 0\n", describeRun(d));
   assert.equal(policyLines(d.stderr).length, 0, describeRun(d));
 });
@@ -77,7 +56,7 @@ kernelTest("policy: --allow-attach checks cgroups (canonical path), interfaces, 
   Deno.mkdirSync(`${cg}/child`, { recursive: true });
   Deno.symlinkSync("/sys/fs/cgroup/unified", `${link}/escape`);
   try {
-    const r = await drive([`--allow-attach=xdp:lo,cgroup:${cg}`], [
+    const r = await drive([
       `load:${POLICY_OBJ}`,
       "attach:1:on_getppid", // auto: not listed
       "attach:1:on_getppid:ignored-target", // a target the section ignores is an auto-attach
@@ -90,7 +69,7 @@ kernelTest("policy: --allow-attach checks cgroups (canonical path), interfaces, 
       `attach:1:skb_egress:${link}/escape`,
       "attach:1:skb_egress:/sys/fs/cgroup/unified",
       "attach:1:skb_egress:/no/such/cgroup",
-    ]);
+    ], { flags: [`--allow-attach=xdp:lo,cgroup:${cg}`] });
     assert.equal(r.code, 0, describeRun(r));
     assert.equal(
       r.stdout,
@@ -111,7 +90,9 @@ kernelTest("policy: --allow-attach checks cgroups (canonical path), interfaces, 
     }
     assert.match(lines[7], /to cgroup \/no\/such\/cgroup:/);
     // with auto listed, the tracepoint attaches
-    const a = await drive(["--allow-attach=auto"], [`load:${TP_OBJ}`, "attach:1:on_getppid"]);
+    const a = await drive([`load:${TP_OBJ}`, "attach:1:on_getppid"], {
+      flags: ["--allow-attach=auto"],
+    });
     assert.equal(a.stdout, "load 1\nattach 0\n", describeRun(a));
   } finally {
     Deno.removeSync(link, { recursive: true });
@@ -122,12 +103,12 @@ kernelTest("policy: --allow-attach checks cgroups (canonical path), interfaces, 
 kernelTest(
   "policy: --allow-map-write=false makes maps read-only (update/delete -EPERM)",
   async () => {
-    const r = await drive(["--allow-map-write=false"], [
+    const r = await drive([
       `load:${TP_OBJ}`,
       "lookup:1:counts",
       "update:1:counts",
       "delete:1:counts",
-    ]);
+    ], { flags: ["--allow-map-write=false"] });
     // lookup of a missing key: -ENOENT from the kernel; writes: -EPERM from the policy
     assert.equal(r.stdout, "load 1\nlookup -2\nupdate -1\ndelete -1\n", describeRun(r));
     const lines = policyLines(r.stderr);
@@ -136,10 +117,10 @@ kernelTest(
       'wasm-bpf: policy: refused delete on map "counts": --allow-map-write=false',
     ]);
     // a guest retrying in a loop cannot flood stderr: 20 lines, then one saying the rest are not
-    const many = await drive(["--allow-map-write=false"], [
+    const many = await drive([
       `load:${TP_OBJ}`,
       ...Array(30).fill("update:1:counts"),
-    ]);
+    ], { flags: ["--allow-map-write=false"] });
     assert.equal(many.stdout.split("\n").filter((l) => l === "update -1").length, 30);
     const manyLines = policyLines(many.stderr);
     assert.equal(manyLines.length, 21, describeRun(many));
@@ -148,31 +129,31 @@ kernelTest(
 );
 
 kernelTest("policy: --max-objects limits objects loaded at once", async () => {
-  const r = await drive(["--max-objects=2"], [
+  const r = await drive([
     `loadn:${TP_OBJ}:3`,
     "close:1",
     `load:${TP_OBJ}`,
-  ]);
+  ], { flags: ["--max-objects=2"] });
   assert.equal(r.stdout, "load 1\nload 2\nload 0\nclose 0\nload 3\n", describeRun(r));
   assert.deepEqual(policyLines(r.stderr), [
     "wasm-bpf: policy: refused to load a BPF object: 2 already loaded, --max-objects=2",
   ]);
-  const zero = await drive(["--max-objects=0"], [`load:${TP_OBJ}`]);
+  const zero = await drive([`load:${TP_OBJ}`], { flags: ["--max-objects=0"] });
   assert.equal(zero.stdout, "load 0\n", describeRun(zero));
 });
 
 kernelTest(
   "limits: --max-memory makes malloc return NULL past the cap (default 1 GiB)",
   async () => {
-    const r = await drive(["--max-memory=64"], [
+    const r = await drive([
       "malloc:32",
       "malloc:100",
       "grow:2000",
       "malloc:8",
-    ]);
+    ], { flags: ["--max-memory=64"] });
     assert.equal(r.code, 0, describeRun(r));
     assert.equal(r.stdout, "malloc ok\nmalloc null\ngrow -1\nmalloc ok\n", describeRun(r));
-    const d = await drive([], ["malloc:1100", "malloc:64"]);
+    const d = await drive(["malloc:1100", "malloc:64"]);
     assert.equal(d.stdout, "malloc null\nmalloc ok\n", describeRun(d));
   },
 );

@@ -196,7 +196,7 @@ Deno.test("pump: the callback may suspend (JSPI) in the middle of a batch", asyn
     "ring",
     [batch],
     async () => {
-      await new Promise((r) => setTimeout(r, 5));
+      await new Promise((r) => setTimeout(r, 5)); // a callback that suspends: under test
       return 0;
     },
     { suspendingCallback: true },

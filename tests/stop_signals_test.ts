@@ -50,6 +50,7 @@ function readyOf(child: WasmBpfChild): Promise<void> {
   });
 }
 
+/** A random moment to kill at: the delays are the thing under test, not a synchronisation. */
 const delay = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 async function killOnce(random: () => number): Promise<{ moment: Moment; code: number }> {

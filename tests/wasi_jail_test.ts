@@ -15,6 +15,7 @@ import {
   readdirNames,
   readText,
   rename,
+  RESOLUTIONS,
   RIGHTS_RO,
   RIGHTS_RW,
   type Setup,
@@ -22,7 +23,6 @@ import {
   statAt,
 } from "./helpers/wasi.ts";
 
-const RESOLUTIONS = ["kernel", "walk"] as const;
 const NOTCAP = abi.ERRNO_NOTCAPABLE;
 const DIR = { oflags: abi.OFLAGS_DIRECTORY };
 

@@ -13,6 +13,9 @@
  * other tests), so an id held open by a live process other than this one is not counted.
  */
 
+import assert from "node:assert/strict";
+import { procState, waitFor } from "./conditions.ts";
+
 const REPO_ROOT = new URL("../../", import.meta.url);
 /** Absolute path of the repository root, with a trailing slash. */
 export const repoRoot: string = decodeURIComponent(REPO_ROOT.pathname);
@@ -248,8 +251,10 @@ function shows(stdout: string, condition: StdoutCondition): boolean {
 export interface RunCliOptions {
   /** Bytes for the child's stdin (closed after writing); stdin is /dev/null otherwise. */
   stdin?: string | Uint8Array;
-  /** Send `signal` once stdout shows `afterStdout` (default "ready\n"), after `delayMs`. */
-  signalAfter?: { signal: Deno.Signal; afterStdout?: StdoutCondition; delayMs?: number };
+  /** Send `signal` once stdout shows `afterStdout` (default "ready\n") and, with `asleep`, once
+   * the child's main thread is then asleep (state S: the guest waits in a poll or a sleep, where
+   * the host catches the signal, rather than on its way there). */
+  signalAfter?: { signal: Deno.Signal; afterStdout?: StdoutCondition; asleep?: boolean };
   /** Run `action` (awaited, once) as soon as stdout shows `text`. */
   onStdout?: { text: StdoutCondition; action: (pid: number) => void | Promise<void> }[];
   /** SIGKILL the child after this long (default 30 s); the result then has `timedOut`. */
@@ -328,7 +333,13 @@ export async function runCli(args: string[], opts: RunCliOptions = {}): Promise<
       }
       if (signalArmed && sig && shows(stdout, marker)) {
         signalArmed = false;
-        if (sig.delayMs) await new Promise((r) => setTimeout(r, sig.delayMs));
+        if (sig.asleep) {
+          // (or gone: then there is nothing to signal)
+          await waitFor(
+            `the guest to wait (state S) after ${JSON.stringify(stdout.slice(-80))}`,
+            () => ["S", "Z", ""].includes(procState(child.pid)),
+          );
+        }
         signalSentAt = performance.now();
         try {
           child.kill(sig.signal);
@@ -359,6 +370,13 @@ export function describeRun(r: RunCliResult): string {
   return `exit code ${r.code}${r.signal ? ` (signal ${r.signal})` : ""}${
     r.timedOut ? " (TIMED OUT, killed)" : ""
   } after ${r.ms.toFixed(0)} ms\n--- stdout ---\n${r.stdout}--- stderr ---\n${r.stderr}`;
+}
+
+/** Fails if `stderr` shows a crash rather than a message for the user: a stack trace, an
+ * internal error, a panic, an uncaught JS exception. */
+export function assertClean(stderr: string): void {
+  assert.doesNotMatch(stderr, /^\s+at /m, "a stack trace leaked to the user");
+  assert.doesNotMatch(stderr, /internal error|panic|Uncaught|RangeError|TypeError/);
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -67,6 +67,10 @@ export class FakeGate implements BlockingGate {
       this.#onStop.push(() => resolve("stopped"));
     });
   }
+  /** How many sleeps and races wait on this gate now. */
+  get waiters(): number {
+    return this.#onStop.length;
+  }
   stop(): void {
     this.stopping = true;
     for (const f of this.#onStop.splice(0)) f();
@@ -124,6 +128,9 @@ export function setup(opts: {
     gate,
   };
 }
+
+/** Every path test runs with the kernel's openat2 and with the component walk fallback. */
+export const RESOLUTIONS = ["kernel", "walk"] as const;
 
 export const enc = new TextEncoder();
 export const dec = new TextDecoder();
