@@ -47,7 +47,6 @@ export type {
 export type { GuestPolicy } from "./src/host/policy.ts";
 export type { HostImports } from "./src/host/run.ts";
 export { GuestModuleError } from "./src/host/guest_module.ts";
-export { LibbpfError } from "./src/libbpf_ffi.ts";
 export { VERSION } from "./src/version.ts";
 
 if (import.meta.main) {

@@ -218,25 +218,12 @@ export function libbpfStrerror(code: number): string {
   return new TextDecoder().decode(buf.subarray(0, end < 0 ? buf.length : end));
 }
 
-/** A failed libbpf call: what was being done, the errno by name, libbpf's text, a hint. */
-export class LibbpfError extends Error {
-  /** Positive errno (or libbpf 4000-range code). */
-  readonly errno: number;
-  /** The errno's symbolic name, e.g. "EPERM" or "LIBBPF_ERRNO__FORMAT". */
-  readonly errnoName: string;
-  /** What was being done: the libbpf function, e.g. "bpf_object__load". */
-  readonly op: string;
-  /** The failure of `op` with `errno`, and an optional hint on what to do about it. */
-  constructor(op: string, errno: number, hint?: string) {
-    const code = Math.abs(errno);
-    const name = errnoName(code);
-    const why = hintFor(code, hint);
-    super(`${op}: ${name} (${libbpfStrerror(code)})${why ? ` — ${why}` : ""}`);
-    this.name = "LibbpfError";
-    this.errno = code;
-    this.errnoName = name;
-    this.op = op;
-  }
+/** A failed libbpf call for a log line: what was being done, the errno by name, libbpf's text,
+ * and a hint (the given one, else the privilege hint for EPERM and EACCES). */
+export function libbpfFailureMessage(op: string, errno: number, hint?: string): string {
+  const code = Math.abs(errno);
+  const why = hintFor(code, hint);
+  return `${op}: ${errnoName(code)} (${libbpfStrerror(code)})${why ? ` — ${why}` : ""}`;
 }
 
 function hintFor(code: number, hint?: string): string | undefined {
@@ -245,20 +232,12 @@ function hintFor(code: number, hint?: string): string | undefined {
   return undefined;
 }
 
-/** Throws a LibbpfError for a negative-errno return; returns the value otherwise. */
-export function check(ret: number, op: string, hint?: string): number {
-  if (ret < 0) throw new LibbpfError(op, -ret, hint);
-  return ret;
-}
-
-/** Throws a LibbpfError when a pointer-returning libbpf call returned NULL (errno tells why). */
-export function checkPtr(p: Deno.PointerValue, op: string, hint?: string): Deno.PointerObject {
-  if (p !== null) return p;
-  const code = lastErrno() || 22;
-  throw new LibbpfError(op, code, hint);
-}
-
-/** A NULL return's errno, as a negative number for the guest (read at once after the call). */
+/**
+ * The one normaliser of libbpf's pointer returns (libbpf 1.x returns NULL and sets errno): 0 for
+ * a pointer, the negative errno for NULL (-EINVAL if errno is 0). Call it at once after the call,
+ * before anything else can change errno. (Calls returning an int return the negative errno
+ * themselves.)
+ */
 export function ptrErr(p: Deno.PointerValue): number {
   return p === null ? -(lastErrno() || 22) : 0;
 }

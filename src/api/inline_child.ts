@@ -56,6 +56,7 @@ export class InlineChild extends ChildBase {
       debug: opts.verbose
         ? (message) => say({ source: "host", level: "debug", message })
         : () => {},
+      verbose: opts.verbose,
     };
     // libbpf has one log for the whole process: the most recent verbose run gets it, until
     // that run ends.

@@ -14,6 +14,8 @@ export interface HostLog {
   error(message: string): void;
   /** Shown with -v only. */
   debug(message: string): void;
+  /** Whether debug lines are shown (-v): the imports then trace each call. */
+  readonly verbose?: boolean;
 }
 
 /** The log of the `wasm_bpf` imports: every line a guest's call can cause is an error of a
@@ -26,8 +28,19 @@ export interface GuestLog {
   error(kind: string, message: string, prefix?: string): void;
   /** Shown with -v only (unlimited: asked for). */
   debug(message: string): void;
+  /** Whether debug lines are shown (-v). */
+  readonly verbose?: boolean;
   /** At the end of the run: one line per kind with lines not shown, counting them. */
   summarize(): void;
+}
+
+/** Thrown when an import uses the guest's memory before instantiation finished (a start
+ * function called it): the instantiation fails. */
+export class NotInstantiated extends Error {
+  constructor() {
+    super("guest memory used before instantiation finished");
+    this.name = "NotInstantiated";
+  }
 }
 
 export class HostContext {
@@ -50,6 +63,7 @@ export class HostContext {
     this.log = {
       error: (kind, message, prefix) => limiter.line(kind, message, prefix),
       debug: (message) => log.debug(message),
+      verbose: log.verbose ?? false,
       summarize: () => limiter.summarize(),
     };
     this.policy = policy;
@@ -64,7 +78,7 @@ export class HostContext {
   }
 
   get memory(): GuestMemory {
-    if (!this.#memory) throw new Error("guest memory used before instantiation finished");
+    if (!this.#memory) throw new NotInstantiated();
     return this.#memory;
   }
 }

@@ -24,7 +24,13 @@
  */
 
 import { Errno, errnoName } from "../../errno.ts";
-import { cString, getLibbpf, libbpfStrerror, takeRecentLibbpfMessages } from "../../libbpf_ffi.ts";
+import {
+  cString,
+  getLibbpf,
+  libbpfStrerror,
+  ptrErr,
+  takeRecentLibbpfMessages,
+} from "../../libbpf_ffi.ts";
 import { getLibc, lastErrno } from "../../libc_ffi.ts";
 import type { HostContext } from "../context.ts";
 import { type AttachKind, attachRefusal, logRefusal, normalizePath } from "../policy.ts";
@@ -78,7 +84,6 @@ function attachImport(
   form: "path" | "fd",
   readTarget: () => Target | null | number,
 ): number {
-  ctx.stop.checkpoint();
   const loaded = ctx.objects.get(handle);
   if (!loaded) return -Errno.EINVAL;
   const name = ctx.memory.cString(namePtr);
@@ -122,9 +127,11 @@ function isCgroupSection(section: string): boolean {
   return section.startsWith("cgroup") || section.startsWith("sockops");
 }
 
-/** A libbpf failure as a Failure: libbpf's errno, named in an error line. */
-function libbpfFailure(): Failure {
-  const errno = -(lastErrno() || Errno.EINVAL);
+/** An attach's libbpf result: the link, or a Failure with libbpf's errno named in an error line
+ * (call it at once: it reads errno). */
+function linkOr(link: Deno.PointerValue): { link: Deno.PointerObject } | Failure {
+  if (link !== null) return { link };
+  const errno = ptrErr(link);
   return { errno, error: `${errnoName(errno)} (${libbpfStrerror(errno)})` };
 }
 
@@ -156,8 +163,7 @@ function attachTo(
     const cgroup = openCgroup(ctx, name, section, target);
     if ("errno" in cgroup) return cgroup;
     try {
-      const link = lib.bpf_program__attach_cgroup(prog, cgroup.fd);
-      return link ? { link } : libbpfFailure();
+      return linkOr(lib.bpf_program__attach_cgroup(prog, cgroup.fd));
     } finally {
       cgroup.release(); // the link holds its own reference to the cgroup
     }
@@ -171,11 +177,9 @@ function attachTo(
   if (kind.kind === "xdp") {
     const ifindex = getLibc().if_nametoindex(cString(kind.ifname));
     if (ifindex === 0) return { errno: -Errno.ENODEV, error: "no such network interface" };
-    const link = lib.bpf_program__attach_xdp(prog, ifindex);
-    return link ? { link } : libbpfFailure();
+    return linkOr(lib.bpf_program__attach_xdp(prog, ifindex));
   }
-  const link = lib.bpf_program__attach(prog);
-  return link ? { link } : libbpfFailure();
+  return linkOr(lib.bpf_program__attach(prog));
 }
 
 /**

@@ -16,6 +16,7 @@ import { BufferPoller } from "../buffer_poller.ts";
 import type { HostContext } from "../context.ts";
 import type { LoadedObject } from "../bpf_objects.ts";
 import { Dispatcher, FILL_NONE, FILL_PAUSED, FILL_STAGED, RecordPump } from "../pump.ts";
+import type { SelectFns } from "../pump.ts";
 
 /** The kind of the error lines of the poll imports, rate-limited per run (log_limit.ts). */
 const POLL_ERRORS = "buffer poll errors";
@@ -42,14 +43,15 @@ export function pollerFor(
 }
 
 /** The guest's poll imports for one run: `poll` for `wasm_bpf`, `wrapperPoll` for the TinyGo
- * form delivering to the export `callbackExportName`. */
+ * form delivering to the export `callbackExportName`. `bound` puts the JS part of each in the
+ * imports' boundary (boundary.ts: the stop checkpoint, unexpected errors, the -v trace). */
 export function makeBufferPollDispatcher(
   ctx: HostContext,
   callbackExportName: string,
+  bound: (fns: SelectFns) => SelectFns = (fns) => fns,
 ): Dispatcher {
-  const dispatcher: Dispatcher = new Dispatcher({
+  const dispatcher: Dispatcher = new Dispatcher(bound({
     select(handle, fd, sampleFunc, data, maxSize) {
-      ctx.stop.checkpoint();
       if (ctx.stop.stopping) return -Errno.EINTR;
       const table = ctx.table;
       if (!table) return -Errno.EINVAL;
@@ -63,7 +65,6 @@ export function makeBufferPollDispatcher(
       return selectPump(ctx, dispatcher, handle, fd, callback, data, maxSize, tell);
     },
     selectWrapper(handle, fd, data, maxSize) {
-      ctx.stop.checkpoint();
       if (ctx.stop.stopping) return -Errno.EINTR;
       const callback = ctx.exports?.[callbackExportName];
       if (typeof callback !== "function") {
@@ -77,7 +78,7 @@ export function makeBufferPollDispatcher(
       const tell = (message: string) => ctx.log.error(POLL_ERRORS, message);
       return selectPump(ctx, dispatcher, handle, fd, callback, data, maxSize, tell);
     },
-  });
+  }));
   return dispatcher;
 }
 

@@ -5,7 +5,6 @@ import type { HostContext } from "../context.ts";
 
 export function makeClose(ctx: HostContext): (handle: bigint) => number | Promise<number> {
   return (handle) => {
-    ctx.stop.checkpoint();
     const loaded = ctx.objects.remove(handle);
     if (!loaded) return -Errno.EINVAL;
     // Link teardown takes kernel time (55-80 ms per tracepoint); do it off the main thread

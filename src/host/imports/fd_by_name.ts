@@ -8,7 +8,6 @@ import { pollerFor } from "./buffer_poll.ts";
 
 export function makeMapFdByName(ctx: HostContext): (handle: bigint, name: number) => number {
   return (handle, namePtr) => {
-    ctx.stop.checkpoint();
     const loaded = ctx.objects.get(handle);
     if (!loaded) return -Errno.EINVAL;
     const name = ctx.memory.cString(namePtr);

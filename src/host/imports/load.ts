@@ -9,7 +9,7 @@
 import { Errno, errnoName } from "../../errno.ts";
 import {
   getLibbpf,
-  LibbpfError,
+  libbpfFailureMessage,
   libbpfStrerror,
   ptrErr,
   takeRecentLibbpfMessages,
@@ -33,7 +33,6 @@ const LIBBPF_TAIL_LINES = 6;
 
 export function makeLoad(ctx: HostContext): (objBuf: number, objBufSize: number) => bigint {
   return (objBuf, objBufSize) => {
-    ctx.stop.checkpoint();
     const memory = ctx.memory;
     if (objBufSize <= 0 || objBufSize > MAX_OBJECT_BYTES || !memory.inBounds(objBuf, objBufSize)) {
       ctx.log.debug(`wasm_load_bpf_object: bad buffer (${objBuf >>> 0}, ${objBufSize}): EFAULT`);
@@ -202,8 +201,8 @@ function reportFailure(ctx: HostContext, op: string, errno: number, hint?: strin
     );
     return;
   }
-  // A permission error with no verifier log is a privilege problem: LibbpfError's hint says so.
-  const error = new LibbpfError(op, errno, hint);
+  // A permission error with no verifier log is a privilege problem: the message's hint says so.
+  const message = libbpfFailureMessage(op, errno, hint);
   const tail = other.slice(-LIBBPF_TAIL_LINES).map((l) => `  ${l}`).join("\n");
-  ctx.log.error(LOAD_ERRORS, `wasm_load_bpf_object: ${error.message}${tail ? `\n${tail}` : ""}`);
+  ctx.log.error(LOAD_ERRORS, `wasm_load_bpf_object: ${message}${tail ? `\n${tail}` : ""}`);
 }

@@ -39,7 +39,6 @@ export function makeMapOperate(
 ): (fd: number, cmd: number, key: number, value: number, nextKey: number, flags: bigint) => number {
   const lib = getLibbpf();
   return (fd, cmd, key, value, nextKey, flags) => {
-    ctx.stop.checkpoint();
     const map = ctx.objects.mapByFd(fd);
     if (!map) return -Errno.EBADF;
     const memory = ctx.memory;
