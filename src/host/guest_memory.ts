@@ -3,7 +3,9 @@
  * `wasm_bpf` import goes through here before FFI sees it: guest memory is hostile.
  *
  * Pointers arrive from wasm i32 parameters as signed JS numbers; `>>> 0` makes them the unsigned
- * offsets the guest meant. Lengths are taken as signed: a negative length is a fault.
+ * offsets the guest meant. Lengths are taken as signed: a negative length is a fault (the
+ * imports' sizes are C `int`s). The WASI imports use `WasiMemory` (src/wasi/memory.ts) instead,
+ * where lengths are u32 as preview1 defines them.
  */
 
 const SPAN_CACHE_SLOTS = 8;

@@ -7,11 +7,11 @@
 
 import { ERRNO_SUCCESS } from "./abi.ts";
 import { syscall } from "./errors.ts";
-import { type GuestMemory, StringList } from "./memory.ts";
+import { StringList, type WasiMemory } from "./memory.ts";
 import type { Imports } from "./context.ts";
 
 /** The argv imports over a fixed argument list. */
-export function argsImports(mem: GuestMemory, args: readonly string[]): Imports {
+export function argsImports(mem: WasiMemory, args: readonly string[]): Imports {
   const list = new StringList(args);
   return {
     args_sizes_get: syscall((argcPtr: number, bufSizePtr: number): number => {

@@ -23,7 +23,7 @@ import {
   ERRNO_SUCCESS,
 } from "./abi.ts";
 import { syscall } from "./errors.ts";
-import type { GuestMemory } from "./memory.ts";
+import type { WasiMemory } from "./memory.ts";
 import type { Imports } from "./context.ts";
 
 const ORIGIN_US = Math.trunc(performance.timeOrigin * 1000);
@@ -62,7 +62,7 @@ export function clockNs(id: number): bigint | undefined {
 const RESOLUTION_NS = 1000n;
 
 /** The clock imports. */
-export function clockImports(mem: GuestMemory): Imports {
+export function clockImports(mem: WasiMemory): Imports {
   return {
     clock_res_get: syscall((id: number, resPtr: number): number => {
       if (clockNs(id) === undefined) return ERRNO_INVAL;

@@ -7,11 +7,11 @@
 
 import { ERRNO_SUCCESS } from "./abi.ts";
 import { syscall } from "./errors.ts";
-import { type GuestMemory, StringList } from "./memory.ts";
+import { StringList, type WasiMemory } from "./memory.ts";
 import type { Imports } from "./context.ts";
 
 /** The environ imports over a fixed environment. */
-export function environImports(mem: GuestMemory, env: Readonly<Record<string, string>>): Imports {
+export function environImports(mem: WasiMemory, env: Readonly<Record<string, string>>): Imports {
   const list = new StringList(Object.entries(env).map(([k, v]) => `${k}=${v}`));
   return {
     environ_sizes_get: syscall((countPtr: number, bufSizePtr: number): number => {

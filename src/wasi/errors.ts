@@ -3,7 +3,7 @@
  *
  * Every import is wrapped by {@link syscall} (or {@link asyncSyscall} for the JSPI-suspending
  * ones). Inside, code reports a guest-visible failure by throwing {@link WasiError} (the
- * `GuestMemory` bounds checks throw `WasiError(ERRNO_FAULT)`), or lets a Deno file-system error
+ * `WasiMemory` bounds checks throw `WasiError(ERRNO_FAULT)`), or lets a Deno file-system error
  * escape; the wrapper turns both into the errno return value. Anything else — `ProcExit`, the
  * host's stop sentinel thrown by `BlockingGate.checkpoint()`, or a genuine bug — is re-thrown
  * untouched, so it unwinds the guest.

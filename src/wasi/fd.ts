@@ -54,7 +54,7 @@ import {
   WHENCE_SET,
 } from "./abi.ts";
 import { asyncSyscall, syscall } from "./errors.ts";
-import { type GuestMemory, u32 } from "./memory.ts";
+import { u32, type WasiMemory } from "./memory.ts";
 import type { Imports } from "./context.ts";
 import type { FdEntry, FdTable } from "./fd_table.ts";
 import { readStdin, type StdinContext } from "./stdin.ts";
@@ -83,7 +83,7 @@ function writeAll(fd: number, bytes: Uint8Array, offset?: bigint): void {
 /** Reads into the iovecs until one comes back short; from `offset` (pread) when given. */
 function readInto(
   fd: number,
-  mem: GuestMemory,
+  mem: WasiMemory,
   iovs: Array<[number, number]>,
   offset?: bigint,
 ): number {

@@ -10,7 +10,7 @@
  * - Pointers and lengths arrive from wasm as signed i32 JS numbers; every method reinterprets a
  *   negative one as u32 (see {@link u32}), so addresses above 2 GiB work and negative lengths are
  *   not possible, while a host-computed `ptr + offset` beyond 4 GiB faults instead of wrapping.
- * - A view returned by {@link GuestMemory.bytes} is valid only until the guest runs again (it
+ * - A view returned by {@link WasiMemory.bytes} is valid only until the guest runs again (it
  *   may grow memory); never keep one across an `await` — call `bytes` again afterwards.
  *
  * @module
@@ -36,8 +36,14 @@ export function encodeUtf8(s: string): Uint8Array {
   return utf8.encode(s);
 }
 
-/** A bounds-checked, grow-aware view of a guest's memory. */
-export class GuestMemory {
+/**
+ * A bounds-checked, grow-aware view of a guest's memory for the WASI imports: pointers and
+ * lengths are u32 (wasi-libc passes sizes ≥ 2 GiB as negative i32s), and a bad one is
+ * `WasiError(ERRNO_FAULT)`. The `wasm_bpf` imports use `GuestMemory` (src/host/guest_memory.ts)
+ * instead, whose contract differs on purpose: a negative length is a fault there (those sizes
+ * come from C `int`s), and it hands out absolute addresses for FFI.
+ */
+export class WasiMemory {
   #memory: WebAssembly.Memory | undefined;
   #u8: Uint8Array = new Uint8Array(EMPTY);
   #dv: DataView = new DataView(EMPTY);
@@ -193,7 +199,7 @@ export class StringList {
   }
 
   /** `*_sizes_get`: writes the count and the total buffer size. */
-  sizes(mem: GuestMemory, countPtr: number, bufSizePtr: number): void {
+  sizes(mem: WasiMemory, countPtr: number, bufSizePtr: number): void {
     mem.check(countPtr, 4);
     mem.check(bufSizePtr, 4);
     mem.setU32(countPtr, this.items.length);
@@ -201,7 +207,7 @@ export class StringList {
   }
 
   /** `*_get`: writes the pointer array and the packed strings (all checked before writing). */
-  get(mem: GuestMemory, ptrsPtr: number, bufPtr: number): void {
+  get(mem: WasiMemory, ptrsPtr: number, bufPtr: number): void {
     mem.check(ptrsPtr, this.items.length * 4);
     mem.check(bufPtr, this.bufSize);
     let p = u32(bufPtr);

@@ -36,7 +36,7 @@ import { type DirEntry, FdTable, HostFd } from "./fd_table.ts";
 import { StdinReader } from "./stdin.ts";
 import { Beneath, type PathResolution } from "./beneath.ts";
 import * as linux from "./linux.ts";
-import { GuestMemory } from "./memory.ts";
+import { WasiMemory } from "./memory.ts";
 import { pathImports } from "./path.ts";
 import { pollImports } from "./poll.ts";
 import { procImports } from "./proc.ts";
@@ -130,7 +130,7 @@ export class WasiPreview1 {
   // deno-lint-ignore ban-types
   readonly functions: Readonly<Record<string, Function>>;
 
-  readonly #mem = new GuestMemory();
+  readonly #mem = new WasiMemory();
   readonly #fds: FdTable;
   /** The entries the host preopened, by the guest fd they were given. */
   readonly #preopens = new Map<number, DirEntry>();

@@ -60,7 +60,7 @@ import {
   RIGHTS_FD_WRITE,
 } from "./abi.ts";
 import { syscall, WasiError } from "./errors.ts";
-import type { GuestMemory } from "./memory.ts";
+import type { WasiMemory } from "./memory.ts";
 import { type DirEntry, type FdTable, HostFd } from "./fd_table.ts";
 import { filetypeOfMode, writeFilestat } from "./stat.ts";
 import type { Imports } from "./context.ts";
@@ -73,7 +73,7 @@ const RIGHTS_WANT_READ = RIGHTS_FD_READ | RIGHTS_FD_READDIR;
 
 /** Everything `path_*` needs. */
 export interface PathContext {
-  readonly mem: GuestMemory;
+  readonly mem: WasiMemory;
   readonly fds: FdTable;
   readonly beneath: Beneath;
 }

@@ -48,14 +48,14 @@ import { asyncSyscall } from "./errors.ts";
 import { clockNs, monotonicMs, realtimeNs } from "./clock.ts";
 import type { FdTable } from "./fd_table.ts";
 import type { StdinReader } from "./stdin.ts";
-import { type GuestMemory, u32 } from "./memory.ts";
+import { u32, type WasiMemory } from "./memory.ts";
 import type { BlockingGate, OutputSink } from "./host_hooks.ts";
 import type { Imports } from "./context.ts";
 import * as linux from "./linux.ts";
 
 /** Everything `poll_oneoff` needs. */
 export interface PollContext {
-  readonly mem: GuestMemory;
+  readonly mem: WasiMemory;
   readonly fds: FdTable;
   readonly stdin: StdinReader;
   readonly gate: BlockingGate;
@@ -165,7 +165,7 @@ export function pollImports(ctx: PollContext): Imports {
   };
 
   const emit = (outPtr: number, neventsPtr: number, events: Event[]): number => {
-    // Memory may have grown while we waited: GuestMemory re-takes its views and re-checks.
+    // Memory may have grown while we waited: WasiMemory re-takes its views and re-checks.
     mem.check(outPtr, events.length * EVENT_SIZE);
     mem.check(neventsPtr, 4);
     for (let i = 0; i < events.length; i++) {

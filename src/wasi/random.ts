@@ -7,13 +7,13 @@
 
 import { ERRNO_SUCCESS } from "./abi.ts";
 import { syscall } from "./errors.ts";
-import type { GuestMemory } from "./memory.ts";
+import type { WasiMemory } from "./memory.ts";
 import type { Imports } from "./context.ts";
 
 const CHUNK = 65536;
 
 /** The random import. */
-export function randomImports(mem: GuestMemory): Imports {
+export function randomImports(mem: WasiMemory): Imports {
   return {
     random_get: syscall((bufPtr: number, len: number): number => {
       const buf = mem.bytes(bufPtr, len);

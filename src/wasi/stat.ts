@@ -32,7 +32,7 @@ import {
   RIGHTS_FD_WRITE,
   RIGHTS_POLL_FD_READWRITE,
 } from "./abi.ts";
-import type { GuestMemory } from "./memory.ts";
+import type { WasiMemory } from "./memory.ts";
 import type { FdEntry, OutputEntry, StdinEntry } from "./fd_table.ts";
 import type { StdinReader } from "./stdin.ts";
 import * as linux from "./linux.ts";
@@ -62,7 +62,7 @@ export function filetypeOfMode(mode: number): number {
 }
 
 /** Writes a `filestat` (64 bytes) for a host `struct stat` (nanosecond timestamps). */
-export function writeFilestat(mem: GuestMemory, ptr: number, st: linux.Stat): void {
+export function writeFilestat(mem: WasiMemory, ptr: number, st: linux.Stat): void {
   writeFilestatFields(mem, ptr, { ...st, filetype: filetypeOfMode(st.mode) });
 }
 
@@ -79,7 +79,7 @@ export interface FilestatFields {
 }
 
 /** Writes a `filestat` (64 bytes, padding zeroed). */
-export function writeFilestatFields(mem: GuestMemory, ptr: number, s: FilestatFields): void {
+export function writeFilestatFields(mem: WasiMemory, ptr: number, s: FilestatFields): void {
   mem.check(ptr, FILESTAT_SIZE);
   mem.bytes(ptr, FILESTAT_SIZE).fill(0);
   mem.setU64(ptr + FILESTAT_OFF.dev, s.dev);
@@ -168,7 +168,7 @@ export function fdstatOf(e: FdEntry, stdin: StdinReader): Fdstat {
 }
 
 /** Writes an `fdstat` (24 bytes, padding zeroed). */
-export function writeFdstat(mem: GuestMemory, ptr: number, s: Fdstat): void {
+export function writeFdstat(mem: WasiMemory, ptr: number, s: Fdstat): void {
   mem.check(ptr, FDSTAT_SIZE);
   mem.bytes(ptr, FDSTAT_SIZE).fill(0);
   mem.setU8(ptr + FDSTAT_OFF.fs_filetype, s.filetype);

@@ -10,7 +10,7 @@
 
 import { ERRNO_AGAIN, ERRNO_INTR, ERRNO_IO, ERRNO_SUCCESS, FDFLAGS_NONBLOCK } from "./abi.ts";
 import { errnoOf, WasiError } from "./errors.ts";
-import type { GuestMemory } from "./memory.ts";
+import type { WasiMemory } from "./memory.ts";
 import type { BlockingGate, InputSource } from "./host_hooks.ts";
 import type { StdinEntry } from "./fd_table.ts";
 
@@ -91,7 +91,7 @@ export class StdinReader {
 
 /** What a stdin read needs. */
 export interface StdinContext {
-  readonly mem: GuestMemory;
+  readonly mem: WasiMemory;
   readonly stdin: StdinReader;
   readonly gate: BlockingGate;
 }
