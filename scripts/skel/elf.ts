@@ -76,6 +76,11 @@ export function parseElf(bytes: Uint8Array, file: string): ElfFile {
   }
   if (shstrndx >= shnum) throw new SkelError(`${file}: corrupt (bad section name table index)`);
   const raw = Array.from({ length: shnum }, (_, i) => readSectionHeader(r, h, i, true));
+  for (const [i, s] of raw.entries()) {
+    if (s.type !== SHT_NOBITS && s.type !== 0 && s.offset + s.size > bytes.length) {
+      throw new SkelError(`${file}: truncated (section ${i} ends past the end of the file)`);
+    }
+  }
   const strtab = raw[shstrndx];
   const sections: Section[] = raw.map((s, index) => ({
     ...s,
@@ -91,8 +96,10 @@ export function parseElf(bytes: Uint8Array, file: string): ElfFile {
     const names = sections[symtab.link];
     const n = Math.floor(symtab.size / SYMBOL_BYTES);
     for (let i = 1; i < n; i++) {
-      const { nameOff, ...sym } = readSymbol(r, symtab.offset + i * SYMBOL_BYTES);
-      symbols.push({ name: r.cstr(names.offset + nameOff, names.offset + names.size), ...sym });
+      const o = symtab.offset + i * SYMBOL_BYTES;
+      const name = r.cstr(names.offset + r.u32(o), names.offset + names.size);
+      const { nameOff: _, ...sym } = readSymbol(r, o);
+      symbols.push({ name, ...sym });
     }
   }
   return {
