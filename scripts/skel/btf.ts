@@ -1,5 +1,6 @@
-// A reader of the .BTF section of a BPF object (kernel Documentation/bpf/btf.rst): every type
-// kind up to ENUM64, with names resolved. Type ids start at 1; id 0 is `void`.
+// The skeleton generator's decoding of the .BTF section of a BPF object (kernel
+// Documentation/bpf/btf.rst): every type kind up to ENUM64, with names resolved, on the shared
+// layout decoder (src/format/btf.ts). Type ids start at 1; id 0 is `void`.
 
 import {
   BTF_HEADER_BYTES,
@@ -11,7 +12,8 @@ import {
   readBtfHeader,
   readBtfTypeHead,
 } from "../../src/format/btf.ts";
-import { Reader, SkelError } from "./elf.ts";
+import { ByteReader } from "../../src/format/elf.ts";
+import { SkelError } from "./elf.ts";
 
 export { BtfKind as Kind, btfKindName as kindName } from "../../src/format/btf.ts";
 
@@ -71,7 +73,7 @@ export interface Btf {
 }
 
 export function parseBtf(data: Uint8Array, what: string): Btf {
-  const r = new Reader(data, what);
+  const r = new ByteReader(data, what);
   if (data.length < BTF_HEADER_BYTES) throw new SkelError(`${what} is truncated (no BTF header)`);
   const { magic, hdrLen, typeOff, typeLen, strOff, strLen } = readBtfHeader(r);
   if (magic !== BTF_MAGIC) {

@@ -17,7 +17,6 @@ import {
 } from "../../src/format/elf.ts";
 
 export {
-  ByteReader as Reader,
   EM_BPF,
   SHF_EXECINSTR,
   SHT_NOBITS,
