@@ -15,11 +15,13 @@ import {
 import { ByteReader } from "../../src/format/elf.ts";
 import { SkelError } from "./elf.ts";
 
-export { BtfKind as Kind, btfKindName as kindName } from "../../src/format/btf.ts";
-
-export const INT_SIGNED = 1;
-export const INT_CHAR = 2;
-export const INT_BOOL = 4;
+export {
+  BtfKind as Kind,
+  btfKindName as kindName,
+  INT_BOOL,
+  INT_CHAR,
+  INT_SIGNED,
+} from "../../src/format/btf.ts";
 
 export interface Member {
   name: string;

@@ -59,13 +59,13 @@ export function btfKindName(k: number): string {
   return KIND_NAMES[k] ?? `kind ${k}`;
 }
 
-export const BTF_MAGIC = 0xeb9f;
-/** The magic of a big-endian BTF, read little-endian. */
-export const BTF_MAGIC_SWAPPED = 0x9feb;
-/** Bytes of the `.BTF` header (version 1). */
-export const BTF_HEADER_BYTES = 24;
-/** Bytes of a type's head (name_off, info, size/type), before its kind's extra data. */
-export const BTF_TYPE_HEAD_BYTES = 12;
+/** The `.BTF` magic, and what a big-endian BTF's magic reads as. */
+export const BTF_MAGIC = 0xeb9f, BTF_MAGIC_SWAPPED = 0x9feb;
+/** Bytes of the `.BTF` header (version 1), and of a type's head (name_off, info, size/type)
+ * before its kind's extra data. */
+export const BTF_HEADER_BYTES = 24, BTF_TYPE_HEAD_BYTES = 12;
+/** The encoding bits of a BTF_KIND_INT. */
+export const INT_SIGNED = 1, INT_CHAR = 2, INT_BOOL = 4;
 
 /** The `.BTF` header; the offsets are relative to the end of the header (`hdrLen`). */
 export interface BtfHeader {
