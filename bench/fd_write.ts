@@ -21,7 +21,7 @@
 import { parseArgs } from "node:util";
 import { promising } from "../src/jspi.ts";
 import { nullSource, pipedSink } from "../src/api/streams.ts";
-import { name, section, vec, wasmModule } from "../src/host/wasm_binary.ts";
+import { name, section, vec, wasmModule } from "../src/format/wasm.ts";
 import { type OutputSink, WasiPreview1 } from "../src/wasi/mod.ts";
 import { waitingFdWrite } from "../src/wasi/write_wait.ts";
 

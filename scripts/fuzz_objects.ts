@@ -14,8 +14,10 @@
 // (tests/fuzz_objects_test.ts).
 
 import { parseArgs } from "node:util";
-import { type Btf, K, parseBtf } from "../src/host/btf_check.ts";
+import { type Btf, parseBtf } from "../src/host/btf_check.ts";
 import { checkBpfObject, checkElf, type Section } from "../src/host/object_check.ts";
+import { BtfKind as K } from "../src/format/btf.ts";
+import { ByteReader, readElfHeader, sectionHeaderOffset } from "../src/format/elf.ts";
 
 const REPO = new URL("..", import.meta.url).pathname;
 /** The objects mutated (built by `deno task test`'s build step). */
@@ -189,10 +191,11 @@ export function mutant(base: Uint8Array, seed: number): { bytes: Uint8Array; wha
 }
 
 function mutateSectionHeader(r: Rand, bytes: Uint8Array, sections: Section[]): string {
-  const dv = new DataView(bytes.buffer, bytes.byteOffset);
-  const shoff = Number(dv.getBigUint64(0x28, true));
+  const elf = new ByteReader(bytes, "the object");
+  const dv = elf.dv;
+  const at = (index: number) => sectionHeaderOffset(readElfHeader(elf), index);
   const s = sections[1 + int(r, sections.length - 1)];
-  const o = shoff + s.index * 64;
+  const o = at(s.index);
   const field = pick(
     r,
     [
@@ -207,7 +210,7 @@ function mutateSectionHeader(r: Rand, bytes: Uint8Array, sections: Section[]): s
     ] as const,
   );
   const v = field[0] === "name"
-    ? dv.getUint32(shoff + sections[int(r, sections.length)].index * 64, true) // another's name
+    ? dv.getUint32(at(sections[int(r, sections.length)].index), true) // another's name
     : interesting(r, sections.length, s.index);
   if (field[2] === 4) dv.setUint32(o + field[1], v, true);
   else dv.setBigUint64(o + field[1], BigInt(v), true);

@@ -13,6 +13,8 @@ import {
   runCli,
 } from "./helpers/kernel.ts";
 import { drive } from "./helpers/driver.ts";
+import { BtfKind, btfTypeBytes, readBtfHeader, readBtfTypeHead } from "../src/format/btf.ts";
+import { ByteReader, readElfHeader, readSectionHeader } from "../src/format/elf.ts";
 
 const tmp = await Deno.makeTempDir({ prefix: "wasm-bpf-broken-" });
 const good = Deno.readFileSync(`${guestsDir}policy/tponly.bpf.o`);
@@ -27,23 +29,14 @@ interface Sec {
 }
 
 function sections(elf: Uint8Array): Sec[] {
-  const dv = new DataView(elf.buffer, elf.byteOffset, elf.byteLength);
-  const shoff = Number(dv.getBigUint64(0x28, true));
-  const shnum = dv.getUint16(0x3c, true);
-  const strOff = Number(dv.getBigUint64(shoff + dv.getUint16(0x3e, true) * 64 + 24, true));
-  const out: Sec[] = [];
-  for (let i = 0; i < shnum; i++) {
-    const o = shoff + i * 64;
-    const nameAt = strOff + dv.getUint32(o, true);
-    const end = elf.indexOf(0, nameAt);
-    out.push({
-      name: new TextDecoder().decode(elf.subarray(nameAt, end)),
-      nameAt,
-      offset: Number(dv.getBigUint64(o + 24, true)),
-      size: Number(dv.getBigUint64(o + 32, true)),
-    });
-  }
-  return out;
+  const r = new ByteReader(elf, "the object");
+  const h = readElfHeader(r);
+  const names = readSectionHeader(r, h, h.shstrndx);
+  return Array.from({ length: h.shnum }, (_, i) => {
+    const s = readSectionHeader(r, h, i);
+    const nameAt = names.offset + s.nameOff;
+    return { name: r.cstr(nameAt), nameAt, offset: s.offset, size: s.size };
+  });
 }
 
 function section(elf: Uint8Array, name: string): Sec {
@@ -66,34 +59,18 @@ function withoutBtf(elf: Uint8Array): Uint8Array {
 function withDanglingBtfType(elf: Uint8Array): Uint8Array {
   const out = elf.slice();
   const btf = section(out, ".BTF");
-  const dv = new DataView(out.buffer, btf.offset, btf.size);
-  const typesAt = dv.getUint32(4, true) + dv.getUint32(8, true);
-  const info = dv.getUint32(typesAt + 4, true);
-  const kind = (info >>> 24) & 0x1f;
-  // type 1 of a clang object is a PTR, TYPEDEF, INT, STRUCT...: find the first PTR (kind 2)
-  assert.ok(kind >= 1, "unexpected BTF");
-  let o = typesAt;
-  for (let i = 0; i < 100; i++) {
-    const inf = dv.getUint32(o + 4, true);
-    const k = (inf >>> 24) & 0x1f;
-    const vlen = inf & 0xffff;
-    if (k === 2) {
-      dv.setUint32(o + 8, 0xfffff, true);
+  const r = new ByteReader(out.subarray(btf.offset, btf.offset + btf.size), ".BTF");
+  const h = readBtfHeader(r);
+  // type 1 of a clang object is a PTR, TYPEDEF, INT, STRUCT...: find the first PTR
+  for (let i = 0, o = h.hdrLen + h.typeOff; i < 100; i++) {
+    const t = readBtfTypeHead(r, o);
+    if (t.kind === BtfKind.PTR) {
+      r.dv.setUint32(o + 8, 0xfffff, true);
       return out;
     }
-    o += 12 +
-      ({
-        1: 4,
-        3: 12,
-        4: 12 * vlen,
-        5: 12 * vlen,
-        6: 8 * vlen,
-        13: 8 * vlen,
-        14: 4,
-        15: 12 * vlen,
-        17: 4,
-        19: 12 * vlen,
-      }[k] ?? 0);
+    const size = btfTypeBytes(t.kind, t.vlen);
+    assert.ok(size !== undefined, "unexpected BTF");
+    o += size;
   }
   throw new Error("no PTR type found");
 }

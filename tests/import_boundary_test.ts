@@ -12,6 +12,7 @@ import { GuestStopped, RunStop } from "../src/host/stop.ts";
 import { promising } from "../src/jspi.ts";
 import { getLibbpf } from "../src/libbpf_ffi.ts";
 import { ProcExit } from "../src/wasi/mod.ts";
+import { name, section, uleb, vec, wasmModule } from "../src/format/wasm.ts";
 
 const EIO = -5;
 const EINVAL = -22;
@@ -39,18 +40,6 @@ interface Import {
 }
 
 const VAL = { i32: 0x7f, i64: 0x7e } as const;
-const leb = (n: number): number[] => {
-  const out: number[] = [];
-  do {
-    const b = n & 0x7f;
-    n >>>= 7;
-    out.push(n ? b | 0x80 : b);
-  } while (n);
-  return out;
-};
-const vec = (items: number[][]): number[] => [...leb(items.length), ...items.flat()];
-const str = (s: string): number[] => vec([...new TextEncoder().encode(s)].map((b) => [b]));
-const section = (id: number, body: number[]): number[] => [id, ...leb(body.length), ...body];
 const funcType = (params: Val[], result?: Val): number[] => [
   0x60,
   ...vec(params.map((p) => [VAL[p]])),
@@ -70,35 +59,27 @@ function guestModule(imports: Import[], start?: number[]): WebAssembly.Module {
     0,
     ...imp.params.flatMap((_, p) => [0x20, p]),
     0x10,
-    ...leb(i),
+    ...uleb(i),
     0x0b,
   ]);
   const exports = [
-    ...imports.map((_, i) => [...str(`f${i}`), 0, ...leb(n + i)]),
-    [...str("memory"), 2, 0],
+    ...imports.map((_, i) => [...name(`f${i}`), 0, ...uleb(n + i)]),
+    [...name("memory"), 2, 0],
   ];
   if (start) {
     funcs.push([n]);
     bodies.push([0, ...start, 0x0b]);
-    exports.push([...str("_start"), 0, ...leb(2 * n)]);
+    exports.push([...name("_start"), 0, ...uleb(2 * n)]);
   }
-  const bytes = [
-    0,
-    0x61,
-    0x73,
-    0x6d,
-    1,
-    0,
-    0,
-    0,
-    ...section(1, vec(types)),
-    ...section(2, vec(imports.map((i, t) => [...str(i.module), ...str(i.name), 0, t]))),
-    ...section(3, vec(funcs)),
-    ...section(5, vec([[0, 1]])),
-    ...section(7, vec(exports)),
-    ...section(10, vec(bodies.map((b) => [...leb(b.length), ...b]))),
-  ];
-  return new WebAssembly.Module(new Uint8Array(bytes));
+  const bytes = wasmModule([
+    section(1, vec(types)),
+    section(2, vec(imports.map((i, t) => [...name(i.module), ...name(i.name), 0, t]))),
+    section(3, vec(funcs)),
+    section(5, vec([[0, 1]])),
+    section(7, vec(exports)),
+    section(10, vec(bodies.map((b) => [...uleb(b.length), ...b]))),
+  ]);
+  return new WebAssembly.Module(bytes);
 }
 
 const BPF = "wasm_bpf";

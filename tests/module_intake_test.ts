@@ -8,7 +8,7 @@ import { checkGuestShape, compileGuest } from "../src/host/guest_module.ts";
 import { WASI_SIGNATURES, WASM_BPF_SIGNATURES } from "../src/host/import_signatures.ts";
 import { WASM_BPF_FUNCTIONS } from "../src/host/imports/mod.ts";
 import { capGuest, TABLE_ELEMENT_BYTES, WASM_PAGE } from "../src/host/memory_limit.ts";
-import { name, section, sleb, uleb, vec, wasmModule } from "../src/host/wasm_binary.ts";
+import { name, section, sleb, uleb, vec, wasmModule } from "../src/format/wasm.ts";
 import { OPTIONAL_WASM_FEATURES, readLayout } from "../src/host/wasm_layout.ts";
 import { USAGE } from "../src/host/cli.ts";
 import { WasiPreview1 } from "../src/wasi/mod.ts";

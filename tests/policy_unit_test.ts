@@ -9,7 +9,7 @@ import {
   programTypeRefusal,
 } from "../src/host/policy.ts";
 import { capGuest, MemoryLimitError } from "../src/host/memory_limit.ts";
-import { name, section, uleb, wasmModule } from "../src/host/wasm_binary.ts";
+import { name, section, uleb, wasmModule } from "../src/format/wasm.ts";
 import { readLayout } from "../src/host/wasm_layout.ts";
 import { policyToFlags } from "../src/api/policy_flags.ts";
 import { compileGuest, GuestModuleError } from "../src/host/guest_module.ts";

@@ -1,34 +1,27 @@
-// A reader of the .BTF section of a BPF object (kernel Documentation/bpf/btf.rst): every type
-// kind up to ENUM64, with names resolved. Type ids start at 1; id 0 is `void`.
+// The skeleton generator's decoding of the .BTF section of a BPF object (kernel
+// Documentation/bpf/btf.rst): every type kind up to ENUM64, with names resolved, on the shared
+// layout decoder (src/format/btf.ts). Type ids start at 1; id 0 is `void`.
 
-import { Reader, SkelError } from "./elf.ts";
+import {
+  BTF_HEADER_BYTES,
+  BTF_MAGIC,
+  BTF_MAGIC_SWAPPED,
+  BTF_TYPE_HEAD_BYTES,
+  BtfKind as Kind,
+  btfKindName as kindName,
+  readBtfHeader,
+  readBtfTypeHead,
+} from "../../src/format/btf.ts";
+import { ByteReader } from "../../src/format/elf.ts";
+import { SkelError } from "./elf.ts";
 
-export enum Kind {
-  VOID = 0,
-  INT = 1,
-  PTR = 2,
-  ARRAY = 3,
-  STRUCT = 4,
-  UNION = 5,
-  ENUM = 6,
-  FWD = 7,
-  TYPEDEF = 8,
-  VOLATILE = 9,
-  CONST = 10,
-  RESTRICT = 11,
-  FUNC = 12,
-  FUNC_PROTO = 13,
-  VAR = 14,
-  DATASEC = 15,
-  FLOAT = 16,
-  DECL_TAG = 17,
-  TYPE_TAG = 18,
-  ENUM64 = 19,
-}
-
-export const INT_SIGNED = 1;
-export const INT_CHAR = 2;
-export const INT_BOOL = 4;
+export {
+  BtfKind as Kind,
+  btfKindName as kindName,
+  INT_BOOL,
+  INT_CHAR,
+  INT_SIGNED,
+} from "../../src/format/btf.ts";
 
 export interface Member {
   name: string;
@@ -82,21 +75,16 @@ export interface Btf {
 }
 
 export function parseBtf(data: Uint8Array, what: string): Btf {
-  const r = new Reader(data, what);
-  if (data.length < 24) throw new SkelError(`${what} is truncated (no BTF header)`);
-  const magic = r.u16(0);
-  if (magic !== 0xeb9f) {
+  const r = new ByteReader(data, what);
+  if (data.length < BTF_HEADER_BYTES) throw new SkelError(`${what} is truncated (no BTF header)`);
+  const { magic, hdrLen, typeOff, typeLen, strOff, strLen } = readBtfHeader(r);
+  if (magic !== BTF_MAGIC) {
     throw new SkelError(
-      magic === 0x9feb
+      magic === BTF_MAGIC_SWAPPED
         ? `${what} is big-endian BTF, not supported`
         : `${what} is corrupt (bad BTF magic)`,
     );
   }
-  const hdrLen = r.u32(4);
-  const typeOff = r.u32(8);
-  const typeLen = r.u32(12);
-  const strOff = r.u32(16);
-  const strLen = r.u32(20);
   const tStart = hdrLen + typeOff;
   const sStart = hdrLen + strOff;
   r.check(tStart, typeLen);
@@ -117,13 +105,8 @@ export function parseBtf(data: Uint8Array, what: string): Btf {
   const end = tStart + typeLen;
   while (p < end) {
     const id = types.length;
-    const nameOff = r.u32(p);
-    const info = r.u32(p + 4);
-    const sizeOrType = r.u32(p + 8);
-    p += 12;
-    const kind = ((info >>> 24) & 0x1f) as Kind;
-    const vlen = info & 0xffff;
-    const kindFlag = (info >>> 31) === 1;
+    const { nameOff, kind, vlen, kflag: kindFlag, sizeOrType } = readBtfTypeHead(r, p);
+    p += BTF_TYPE_HEAD_BYTES;
     const t: BtfType = { id, kind, name: str(nameOff), kindFlag, sizeOrType };
     switch (kind) {
       case Kind.INT: {
@@ -281,29 +264,4 @@ export function parseBtf(data: Uint8Array, what: string): Btf {
     findByName: (name, kinds) =>
       types.filter((t) => t.name === name && (!kinds || kinds.includes(t.kind))),
   };
-}
-
-export function kindName(k: Kind): string {
-  return [
-    "void",
-    "int",
-    "ptr",
-    "array",
-    "struct",
-    "union",
-    "enum",
-    "fwd",
-    "typedef",
-    "volatile",
-    "const",
-    "restrict",
-    "func",
-    "func_proto",
-    "var",
-    "datasec",
-    "float",
-    "decl_tag",
-    "type_tag",
-    "enum64",
-  ][k] ?? `kind${k}`;
 }

@@ -25,6 +25,19 @@
  * Every failure throws {@link ObjectRefusal} with a one-line reason.
  */
 
+import {
+  BTF_HEADER_BYTES,
+  BTF_MAGIC,
+  BTF_TYPE_HEAD_BYTES,
+  BtfKind as K,
+  btfKindName,
+  btfTypeBytes,
+  type BtfTypeHead,
+  readBtfHeader,
+  readBtfTypeHead,
+} from "../format/btf.ts";
+import { ByteReader } from "../format/elf.ts";
+
 /** A reason to refuse an object (a malformed or unsupported one), as one line. */
 export class ObjectRefusal extends Error {}
 
@@ -33,8 +46,6 @@ export function refuse(why: string): never {
   throw new ObjectRefusal(why);
 }
 
-const BTF_MAGIC = 0xeb9f;
-
 /** How deep a chain of eagerly resolved references may go (libbpf 1.1 resolves sizes to 32
  * levels and recurses through structs on the stack; clang's objects stay far below). */
 export const MAX_RESOLVE_DEPTH = 64;
@@ -42,33 +53,6 @@ export const MAX_RESOLVE_DEPTH = 64;
 export const MAX_MAP_BYTES = 1 << 30;
 /** The most entries a per-CPU map may have (each is allocated once per CPU). */
 export const MAX_PERCPU_ENTRIES = 1 << 20;
-
-/** BTF kinds (linux/btf.h); libbpf 1.1 knows up to ENUM64. */
-export const K = {
-  UNKN: 0,
-  INT: 1,
-  PTR: 2,
-  ARRAY: 3,
-  STRUCT: 4,
-  UNION: 5,
-  ENUM: 6,
-  FWD: 7,
-  TYPEDEF: 8,
-  VOLATILE: 9,
-  CONST: 10,
-  RESTRICT: 11,
-  FUNC: 12,
-  FUNC_PROTO: 13,
-  VAR: 14,
-  DATASEC: 15,
-  FLOAT: 16,
-  DECL_TAG: 17,
-  TYPE_TAG: 18,
-  ENUM64: 19,
-} as const;
-
-const KIND_NAMES = Object.fromEntries(Object.entries(K).map(([n, k]) => [k, n.toLowerCase()]));
-const kindName = (k: number) => KIND_NAMES[k] ?? `kind ${k}`;
 
 // BPF map types this check must know by number (linux/bpf.h).
 const MAP_PERCPU_HASH = 5;
@@ -88,14 +72,8 @@ const PERCPU_MAPS = new Set([
 ]);
 
 /** One BTF type: its kind, the fields libbpf reads, and where it lies in the type section. */
-export interface BtfType {
+export interface BtfType extends BtfTypeHead {
   id: number;
-  kind: number;
-  nameOff: number;
-  vlen: number;
-  kflag: boolean;
-  /** `size` or `type`, by kind. */
-  sizeOrType: number;
   /** Byte offset of the type in the type section. */
   at: number;
 }
@@ -108,53 +86,15 @@ export interface Btf {
   tv: DataView;
 }
 
-function dataView(b: Uint8Array): DataView {
-  return new DataView(b.buffer, b.byteOffset, b.byteLength);
-}
-
-/** Bytes of a type's fixed part plus its members, by kind; undefined for an unknown kind. */
-function typeBytes(kind: number, vlen: number): number | undefined {
-  switch (kind) {
-    case K.INT:
-    case K.VAR:
-    case K.DECL_TAG:
-      return 16;
-    case K.ARRAY:
-      return 24;
-    case K.STRUCT:
-    case K.UNION:
-    case K.DATASEC:
-    case K.ENUM64:
-      return 12 + 12 * vlen;
-    case K.ENUM:
-    case K.FUNC_PROTO:
-      return 12 + 8 * vlen;
-    case K.PTR:
-    case K.FWD:
-    case K.TYPEDEF:
-    case K.VOLATILE:
-    case K.CONST:
-    case K.RESTRICT:
-    case K.FUNC:
-    case K.FLOAT:
-    case K.TYPE_TAG:
-      return 12;
-  }
-  return undefined;
-}
-
 /** Parses the layout of a `.BTF` section (header, strings, every type's extent). */
 export function parseBtf(btf: Uint8Array): Btf {
-  if (btf.length < 24) refuse(".BTF: shorter than its header");
-  const dv = dataView(btf);
-  if (dv.getUint16(0, true) !== BTF_MAGIC) refuse(".BTF: bad magic (or not little-endian)");
-  if (btf[2] !== 1) refuse(`.BTF: version ${btf[2]}`);
-  const hdrLen = dv.getUint32(4, true);
-  const typeOff = dv.getUint32(8, true);
-  const typeLen = dv.getUint32(12, true);
-  const strOff = dv.getUint32(16, true);
-  const strLen = dv.getUint32(20, true);
-  if (hdrLen < 24 || hdrLen > btf.length) refuse(".BTF: bad header length");
+  if (btf.length < BTF_HEADER_BYTES) refuse(".BTF: shorter than its header");
+  const { magic, version, hdrLen, typeOff, typeLen, strOff, strLen } = readBtfHeader(
+    new ByteReader(btf, ".BTF"),
+  );
+  if (magic !== BTF_MAGIC) refuse(".BTF: bad magic (or not little-endian)");
+  if (version !== 1) refuse(`.BTF: version ${version}`);
+  if (hdrLen < BTF_HEADER_BYTES || hdrLen > btf.length) refuse(".BTF: bad header length");
   const data = btf.subarray(hdrLen);
   if (typeOff % 4 !== 0 || typeOff + typeLen > data.length || strOff + strLen > data.length) {
     refuse(".BTF: type or string section outside the section");
@@ -162,30 +102,20 @@ export function parseBtf(btf: Uint8Array): Btf {
   if (strLen === 0 || data[strOff] !== 0 || data[strOff + strLen - 1] !== 0) {
     refuse(".BTF: malformed string section");
   }
-  const tv = new DataView(data.buffer, data.byteOffset + typeOff, typeLen);
+  const tr = new ByteReader(data.subarray(typeOff, typeOff + typeLen), ".BTF types");
   const types: (BtfType | undefined)[] = [undefined];
   for (let o = 0; o < typeLen;) {
-    if (o + 12 > typeLen) refuse(".BTF: truncated type");
-    const info = tv.getUint32(o + 4, true);
-    const kind = (info >>> 24) & 0x1f;
-    const vlen = info & 0xffff;
-    const size = typeBytes(kind, vlen);
-    if (size === undefined || kind === K.UNKN) {
-      refuse(`.BTF: type ${types.length} has a kind libbpf 1.1 does not know (${kind})`);
+    if (o + BTF_TYPE_HEAD_BYTES > typeLen) refuse(".BTF: truncated type");
+    const head = readBtfTypeHead(tr, o);
+    const size = btfTypeBytes(head.kind, head.vlen);
+    if (size === undefined || head.kind === K.VOID) {
+      refuse(`.BTF: type ${types.length} has a kind libbpf 1.1 does not know (${head.kind})`);
     }
     if (o + size > typeLen) refuse(".BTF: truncated type");
-    types.push({
-      id: types.length,
-      kind,
-      nameOff: tv.getUint32(o, true),
-      vlen,
-      kflag: (info >>> 31) !== 0,
-      sizeOrType: tv.getUint32(o + 8, true),
-      at: o,
-    });
+    types.push({ id: types.length, ...head, at: o });
     o += size;
   }
-  return { types, strings: data.subarray(strOff, strOff + strLen), tv };
+  return { types, strings: data.subarray(strOff, strOff + strLen), tv: tr.dv };
 }
 
 /** The string at `off` of the BTF string section (checked to be in range). */
@@ -272,7 +202,7 @@ export function checkBtfTypes(btf: Btf): void {
   const refs: { to: number; role: string }[][] = [[]];
   for (let id = 1; id < n; id++) {
     const t = btf.types[id]!;
-    const what = `type ${id} (${kindName(t.kind)})`;
+    const what = `type ${id} (${btfKindName(t.kind)})`;
     btfString(btf, t.nameOff, what);
     checkScalar(btf, t, what);
     const r = refsOf(btf, t);
@@ -280,7 +210,7 @@ export function checkBtfTypes(btf: Btf): void {
       if (to >= n) refuse(`.BTF: ${what}: type id ${to} out of range (${n - 1} types)`);
       const bad = placementError(role, btf.types[to], t);
       if (bad) {
-        const target = to === 0 ? "void" : `type ${to} (${kindName(btf.types[to]!.kind)})`;
+        const target = to === 0 ? "void" : `type ${to} (${btfKindName(btf.types[to]!.kind)})`;
         refuse(`.BTF: ${what}: its ${role} is ${target}, where libbpf expects ${bad}`);
       }
     }
@@ -349,7 +279,7 @@ function checkScalar(btf: Btf, t: BtfType, what: string): void {
         const proto = target.kind === K.FUNC ? btf.types[target.sizeOrType] : target;
         if (
           !proto ||
-          ![K.STRUCT, K.UNION, K.FUNC_PROTO].includes(proto.kind as 4 | 5 | 13) ||
+          ![K.STRUCT, K.UNION, K.FUNC_PROTO].includes(proto.kind) ||
           idx >= proto.vlen
         ) refuse(`.BTF: ${what}: component index ${idx} out of range`);
       }
@@ -395,9 +325,7 @@ function skipMods(btf: Btf, id: number): BtfType | undefined {
   let t = btf.types[id];
   while (
     t &&
-    [K.TYPEDEF, K.VOLATILE, K.CONST, K.RESTRICT, K.TYPE_TAG].includes(
-      t.kind as 8 | 9 | 10 | 11 | 18,
-    )
+    [K.TYPEDEF, K.VOLATILE, K.CONST, K.RESTRICT, K.TYPE_TAG].includes(t.kind)
   ) t = btf.types[t.sizeOrType];
   return t;
 }
@@ -544,7 +472,7 @@ export function checkBtfMaps(btf: Btf): void {
 /** Checks a `.BTF.ext` section: layout, and every record against the BTF and the sections. */
 export function checkBtfExt(ext: Uint8Array, btf: Btf, sectionSizes: Map<string, number>): void {
   if (ext.length < 8) refuse(".BTF.ext: shorter than its header");
-  const dv = dataView(ext);
+  const { dv } = new ByteReader(ext, ".BTF.ext");
   if (dv.getUint16(0, true) !== BTF_MAGIC) refuse(".BTF.ext: bad magic");
   const hdrLen = dv.getUint32(4, true);
   if (hdrLen < 24 || hdrLen > ext.length) refuse(".BTF.ext: bad header length");

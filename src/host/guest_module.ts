@@ -14,7 +14,7 @@ import {
   WASM_BPF_SIGNATURES,
   WRAPPER_POLL_SIGNATURE,
 } from "./import_signatures.ts";
-import { WasmFormatError } from "./wasm_binary.ts";
+import { WasmFormatError } from "../format/wasm.ts";
 import {
   type FuncType,
   type ModuleLayout,

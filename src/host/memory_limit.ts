@@ -13,7 +13,7 @@
  */
 
 import { concatBytes } from "../bytes.ts";
-import { uleb } from "./wasm_binary.ts";
+import { uleb } from "../format/wasm.ts";
 import {
   type DefinedSection,
   type Limits,

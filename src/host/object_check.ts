@@ -20,24 +20,30 @@ import {
   parseBtf,
   refuse as fail,
 } from "./btf_check.ts";
+import {
+  ByteReader,
+  ELF_HEADER_BYTES,
+  hasElfMagic,
+  readElfHeader,
+  readSectionHeader,
+  REL_BYTES,
+  relocationSymbol,
+  SECTION_HEADER_BYTES,
+  type SectionHeader,
+  SHT_NOBITS,
+  SHT_REL,
+  SHT_SYMTAB,
+  SYMBOL_BYTES,
+} from "../format/elf.ts";
 
-const SHT_NOBITS = 8;
-const SHT_SYMTAB = 2;
-const SHT_REL = 9;
 /** The largest section without file data (.bss) accepted: libbpf makes it a map of that size,
  * which the kernel allocates and clears (about 10 ms per MiB here). Objects themselves are at
  * most 256 MiB, so no section with data can be larger either. */
 const MAX_NOBITS_BYTES = 256 * 1024 * 1024;
 
 /** One ELF section header, with its name. */
-export interface Section {
-  index: number;
+export interface Section extends SectionHeader {
   name: string;
-  type: number;
-  offset: number;
-  size: number;
-  link: number;
-  entsize: number;
 }
 
 /** Null when `bytes` is an object libbpf can parse safely; otherwise why it is not. */
@@ -69,42 +75,24 @@ export function checkBpfObject(bytes: Uint8Array): string | null {
   }
 }
 
-function view(bytes: Uint8Array): DataView {
-  return new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-}
-
 /** The section table of an ELF object, checked (throws {@link ObjectRefusal}). */
 export function checkElf(bytes: Uint8Array): Section[] {
-  if (bytes.length < 64) fail("shorter than an ELF header");
-  if (bytes[0] !== 0x7f || bytes[1] !== 0x45 || bytes[2] !== 0x4c || bytes[3] !== 0x46) {
-    fail("not an ELF file");
-  }
-  if (bytes[4] !== 2) fail("not a 64-bit ELF object");
-  if (bytes[5] !== 1) fail("not a little-endian ELF object");
-  const dv = view(bytes);
-  const shoff = Number(dv.getBigUint64(0x28, true));
-  const shentsize = dv.getUint16(0x3a, true);
-  const shnum = dv.getUint16(0x3c, true);
-  const shstrndx = dv.getUint16(0x3e, true);
+  if (bytes.length < ELF_HEADER_BYTES) fail("shorter than an ELF header");
+  if (!hasElfMagic(bytes)) fail("not an ELF file");
+  const r = new ByteReader(bytes, "the object");
+  const h = readElfHeader(r);
+  if (h.elfClass !== 2) fail("not a 64-bit ELF object");
+  if (h.data !== 1) fail("not a little-endian ELF object");
+  const { shoff, shentsize, shnum, shstrndx } = h;
   if (shnum === 0) fail("no section headers");
-  if (shentsize !== 64) fail(`section header size ${shentsize}, not 64`);
-  if (shoff > bytes.length || shoff + shnum * 64 > bytes.length) {
+  if (shentsize !== SECTION_HEADER_BYTES) fail(`section header size ${shentsize}, not 64`);
+  if (shoff > bytes.length || shoff + shnum * SECTION_HEADER_BYTES > bytes.length) {
     fail("the section header table lies outside the object");
   }
   if (shstrndx >= shnum) fail("the section name table index is out of range");
-  const raw: Omit<Section, "name">[] = [];
-  const names: number[] = [];
+  const raw: SectionHeader[] = [];
   for (let i = 0; i < shnum; i++) {
-    const o = shoff + i * 64;
-    const s = {
-      index: i,
-      type: dv.getUint32(o + 4, true),
-      offset: Number(dv.getBigUint64(o + 24, true)),
-      size: Number(dv.getBigUint64(o + 32, true)),
-      link: dv.getUint32(o + 40, true),
-      entsize: Number(dv.getBigUint64(o + 56, true)),
-    };
-    names.push(dv.getUint32(o, true));
+    const s = readSectionHeader(r, h, i);
     if (i > 0 && s.type !== SHT_NOBITS && s.offset + s.size > bytes.length) {
       fail(`section ${i} lies outside the object`);
     }
@@ -122,7 +110,7 @@ export function checkElf(bytes: Uint8Array): Section[] {
     if (end < 0) fail(`${what}: name not NUL-terminated`);
     return new TextDecoder().decode(bytes.subarray(start, start + end));
   };
-  const sections = raw.map((s, i) => ({ ...s, name: cstr(shstr, names[i], `section ${i}`) }));
+  const sections = raw.map((s, i) => ({ ...s, name: cstr(shstr, s.nameOff, `section ${i}`) }));
   const seen = new Set<string>();
   for (const s of sections.slice(1)) {
     if (seen.has(s.name)) fail(`two sections named ${JSON.stringify(s.name)}`);
@@ -135,20 +123,24 @@ export function checkElf(bytes: Uint8Array): Section[] {
   }
   for (const s of sections) {
     if (s.type === SHT_SYMTAB) {
-      if (s.entsize !== 24 || s.size % 24 !== 0) fail("malformed symbol table");
+      if (s.entsize !== SYMBOL_BYTES || s.size % SYMBOL_BYTES !== 0) {
+        fail("malformed symbol table");
+      }
       const strtab = sections[s.link];
-      for (let o = s.offset + 24; o < s.offset + s.size; o += 24) {
-        cstr(strtab, dv.getUint32(o, true), "symbol");
-        const shndx = dv.getUint16(o + 6, true);
+      for (let o = s.offset + SYMBOL_BYTES; o < s.offset + s.size; o += SYMBOL_BYTES) {
+        cstr(strtab, r.u32(o), "symbol");
+        const shndx = r.u16(o + 6);
         if (shndx >= shnum && shndx < 0xff00) fail("a symbol names a section out of range");
       }
     }
     if (s.type === SHT_REL) {
-      if (s.entsize !== 16 || s.size % 16 !== 0) fail(`malformed relocation section ${s.name}`);
+      if (s.entsize !== REL_BYTES || s.size % REL_BYTES !== 0) {
+        fail(`malformed relocation section ${s.name}`);
+      }
       const symtab = sections[s.link];
-      const nsyms = symtab.type === SHT_SYMTAB ? symtab.size / 24 : 0;
-      for (let o = s.offset; o < s.offset + s.size; o += 16) {
-        const sym = Number(dv.getBigUint64(o + 8, true) >> 32n);
+      const nsyms = symtab.type === SHT_SYMTAB ? symtab.size / SYMBOL_BYTES : 0;
+      for (let o = s.offset; o < s.offset + s.size; o += REL_BYTES) {
+        const sym = relocationSymbol(r, o);
         if (sym >= nsyms) fail(`a relocation in ${s.name} names symbol ${sym}, out of range`);
       }
     }

@@ -10,7 +10,7 @@
  * its size. What this reader does not know, V8 may not accept either: it is refused.
  */
 
-import { WasmFormatError, WasmReader } from "./wasm_binary.ts";
+import { WasmFormatError, WasmReader } from "../format/wasm.ts";
 
 /** Proposals a guest needs a flag for: no wasm-bpf toolchain (clang with wasi-libc, Rust,
  * TinyGo) emits them. */

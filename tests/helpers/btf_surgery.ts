@@ -4,8 +4,10 @@
  * (a cycle, a misplaced reference, a huge map...) from a real object.
  */
 
-import { type Btf, btfString, type BtfType, K, parseBtf } from "../../src/host/btf_check.ts";
+import { type Btf, btfString, type BtfType, parseBtf } from "../../src/host/btf_check.ts";
 import { checkElf, type Section } from "../../src/host/object_check.ts";
+import { BtfKind as K } from "../../src/format/btf.ts";
+import { ByteReader, readElfHeader, sectionHeaderOffset } from "../../src/format/elf.ts";
 
 export { K };
 
@@ -14,11 +16,11 @@ export class ObjectSurgery {
   readonly bytes: Uint8Array;
   readonly sections: Section[];
   readonly btf: Btf;
-  readonly #dv: DataView;
+  readonly #elf: ByteReader;
 
   constructor(object: Uint8Array | string) {
     this.bytes = typeof object === "string" ? Deno.readFileSync(object) : object.slice();
-    this.#dv = new DataView(this.bytes.buffer);
+    this.#elf = new ByteReader(this.bytes, "the object");
     this.sections = checkElf(this.bytes);
     const btf = this.section(".BTF");
     this.btf = parseBtf(this.bytes.subarray(btf.offset, btf.offset + btf.size));
@@ -81,19 +83,18 @@ export class ObjectSurgery {
   /** Sets the type id of the first func_info record of `.BTF.ext`. */
   setFirstFuncInfoType(to: number): this {
     const ext = this.section(".BTF.ext");
-    const hdrLen = this.#dv.getUint32(ext.offset + 4, true);
-    const funcInfoOff = this.#dv.getUint32(ext.offset + 8, true);
+    const hdrLen = this.#elf.u32(ext.offset + 4);
+    const funcInfoOff = this.#elf.u32(ext.offset + 8);
     // rec_size (4), then the first section's name (4) and count (4), then {insn_off, type_id}
     const rec = ext.offset + hdrLen + funcInfoOff + 4 + 8;
-    this.#dv.setUint32(rec + 4, to, true);
+    this.#elf.dv.setUint32(rec + 4, to, true);
     return this;
   }
 
   /** Gives section `name` the name of section `as` (two sections of one name). */
   renameSection(name: string, as: string): this {
-    const shoff = Number(this.#dv.getBigUint64(0x28, true));
-    const nameOf = (s: Section) => this.#dv.getUint32(shoff + s.index * 64, true);
-    this.#dv.setUint32(shoff + this.section(name).index * 64, nameOf(this.section(as)), true);
+    const header = (s: Section) => sectionHeaderOffset(readElfHeader(this.#elf), s.index);
+    this.#elf.dv.setUint32(header(this.section(name)), this.section(as).nameOff, true);
     return this;
   }
 }
