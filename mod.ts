@@ -34,6 +34,8 @@
 
 export { WasmBpfCommand } from "./src/api/command.ts";
 export type {
+  GuestPolicy,
+  HostImports,
   LogRecord,
   ModuleSource,
   PullPolicy,
@@ -44,9 +46,7 @@ export type {
   WasmBpfOutput,
   WasmBpfStatus,
 } from "./src/api/types.ts";
-export type { GuestPolicy } from "./src/host/policy.ts";
-export type { HostImports } from "./src/host/run.ts";
-export { GuestModuleError } from "./src/host/guest_module.ts";
+export { GuestModuleError } from "./src/guest/guest_module.ts";
 export { VERSION } from "./src/version.ts";
 
 if (import.meta.main) {

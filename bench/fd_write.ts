@@ -19,7 +19,7 @@
 //     event loop as fast as it goes; the guest waits whenever the reader is behind.
 
 import { parseArgs } from "node:util";
-import { promising } from "../src/jspi.ts";
+import { promising } from "../src/ffi/jspi.ts";
 import { nullSource, pipedSink } from "../src/api/streams.ts";
 import { name, section, vec, wasmModule } from "../src/format/wasm.ts";
 import { type OutputSink, WasiPreview1 } from "../src/wasi/mod.ts";

@@ -17,8 +17,8 @@
 // arguments.ts and calls.ts (one checked call per import), model.ts (what the host must hold),
 // report.ts (the checks and the report), process_state.ts (the leak counts), all in fuzz/.
 
-import type { GuestPolicy } from "../src/host/policy.ts";
-import { getLibbpf } from "../src/libbpf_ffi.ts";
+import type { GuestPolicy } from "../src/guest/policy.ts";
+import { getLibbpf } from "../src/ffi/libbpf_ffi.ts";
 import { Calls } from "./fuzz/calls.ts";
 import { Harness, OBJ_AT, OBJECT, OTHER_AT } from "./fuzz/harness.ts";
 import { Model } from "./fuzz/model.ts";

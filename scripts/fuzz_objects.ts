@@ -2,7 +2,7 @@
 //
 // Seeded mutations of the BTF, BTF.ext and section headers of our compiled test objects
 // (tests/guests/fuzz, tests/guests/policy), each first run through the host's object check
-// (src/host/object_check.ts) in this process. A mutant the check refuses is fine. A mutant it
+// (src/guest/object_check.ts) in this process. A mutant the check refuses is fine. A mutant it
 // accepts is opened and loaded by libbpf in a child process (scripts/fuzz_objects_child.ts,
 // one child for many mutants): the child dying of a signal is a crash, a mutant that does not
 // finish within the timeout is a hang; both are failures, reported with the mutant's seed and
@@ -14,8 +14,8 @@
 // (tests/fuzz_objects_test.ts).
 
 import { parseArgs } from "node:util";
-import { type Btf, parseBtf } from "../src/host/btf_check.ts";
-import { checkBpfObject, checkElf, type Section } from "../src/host/object_check.ts";
+import { type Btf, parseBtf } from "../src/guest/btf_check.ts";
+import { checkBpfObject, checkElf, type Section } from "../src/guest/object_check.ts";
 import { BtfKind as K } from "../src/format/btf.ts";
 import { ByteReader, readElfHeader, sectionHeaderOffset } from "../src/format/elf.ts";
 

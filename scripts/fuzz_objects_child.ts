@@ -8,7 +8,7 @@
 // PIN_ROOT: a directory in the BPF filesystem for maps a mutant declares pinned (never /sys/fs/bpf
 // itself: a mutant must not reuse or leave pins of other programs).
 
-import { getLibbpf, ObjectOpenOptions, ptrErr } from "../src/libbpf_ffi.ts";
+import { getLibbpf, ObjectOpenOptions, ptrErr } from "../src/ffi/libbpf_ffi.ts";
 
 const pinRoot = Deno.args[0];
 if (!pinRoot) {

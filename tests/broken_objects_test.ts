@@ -3,7 +3,7 @@
 // named reason. For the struct_ops map and the cycles, a child process shows what libbpf does
 // without the check (a crash, a hang), and the CLI shows that with it the host carries on.
 import assert from "node:assert/strict";
-import { checkBpfObject } from "../src/host/object_check.ts";
+import { checkBpfObject } from "../src/guest/object_check.ts";
 import { LoaderChild, makePinRoot } from "../scripts/fuzz_objects.ts";
 import { K, ObjectSurgery } from "./helpers/btf_surgery.ts";
 import { describeRun, guestsDir, kernelTest } from "./helpers/kernel.ts";

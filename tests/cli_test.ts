@@ -1,6 +1,6 @@
 // The CLI's argument parsing and its plain error paths (no kernel needed).
 import assert from "node:assert/strict";
-import { parseCli, UsageError } from "../src/host/cli.ts";
+import { parseCli, UsageError } from "../src/cli/usage.ts";
 import { compileArgs } from "../scripts/compile.ts";
 
 Deno.test("everything after the module path goes to the guest verbatim", () => {

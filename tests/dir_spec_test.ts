@@ -2,8 +2,8 @@
 // read by the CLI, so a directory whose name holds ":" or "\" reaches the guest as itself.
 import assert from "node:assert/strict";
 import { WasmBpfCommand } from "../mod.ts";
-import { formatDirSpec, parseDirSpec } from "../src/host/dir_spec.ts";
-import { parseCli } from "../src/host/cli.ts";
+import { formatDirSpec, parseDirSpec } from "../src/options/dir_spec.ts";
+import { parseCli } from "../src/cli/usage.ts";
 
 const probe = new URL("./guests/wasi/wasi_probe.wasm", import.meta.url).pathname;
 

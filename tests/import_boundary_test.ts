@@ -1,16 +1,16 @@
-// The boundary of the wasm_bpf imports (src/host/imports/boundary.ts): an exception the host
+// The boundary of the wasm_bpf imports (src/bpf/imports/boundary.ts): an exception the host
 // did not expect becomes the import's failure value (-EIO, load: 0) and one rate-limited log
 // line; the exit and stop sentinels still unwind the guest; every import runs the stop
 // checkpoint; and -v traces each call. No kernel needed: only libbpf's library, which the
 // imports bind when they are built, and calls that fail before reaching the kernel.
 import assert from "node:assert/strict";
-import { HostContext, type HostLog } from "../src/host/context.ts";
-import { GuestMemory } from "../src/host/guest_memory.ts";
-import { makeBpfImports } from "../src/host/imports/mod.ts";
-import { runGuest } from "../src/host/run.ts";
-import { GuestStopped, RunStop } from "../src/host/stop.ts";
-import { promising } from "../src/jspi.ts";
-import { getLibbpf } from "../src/libbpf_ffi.ts";
+import { HostContext, type HostLog } from "../src/bpf/context.ts";
+import { GuestMemory } from "../src/bpf/guest_memory.ts";
+import { makeBpfImports } from "../src/bpf/imports/mod.ts";
+import { runGuest } from "../src/run/run.ts";
+import { GuestStopped, RunStop } from "../src/guest/stop.ts";
+import { promising } from "../src/ffi/jspi.ts";
+import { getLibbpf } from "../src/ffi/libbpf_ffi.ts";
 import { ProcExit } from "../src/wasi/mod.ts";
 import { name, section, uleb, vec, wasmModule } from "../src/format/wasm.ts";
 

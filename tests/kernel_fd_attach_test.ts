@@ -1,4 +1,4 @@
-// The fd-based attach (`wasm_bpf.wasm_attach_bpf_program_fd`, src/host/imports/attach.ts) and
+// The fd-based attach (`wasm_bpf.wasm_attach_bpf_program_fd`, src/bpf/imports/attach.ts) and
 // attach-only directories (--attach-dir), on the real kernel with fresh cgroup v2 directories.
 // Guest: tests/guests/fdattach/fdattach.wasm, built against wasm-include/libbpf-wasm.h; the
 // name-based probes use tests/guests/policy/driver.wasm.

@@ -1,5 +1,5 @@
 // A guest calling a failing import in a loop cannot flood stderr (or the library's logger)
-// with host lines: each kind is rate-limited (src/host/log_limit.ts), the first line of each
+// with host lines: each kind is rate-limited (src/guest/log_limit.ts), the first line of each
 // kind is kept, and the end of the run counts what was not logged.
 // Guest: tests/guests/policy/driver.wasm (`loadn:FILE:N` loads FILE N times).
 import assert from "node:assert/strict";

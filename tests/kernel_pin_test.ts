@@ -4,8 +4,8 @@
 import assert from "node:assert/strict";
 import { describeRun, guest, kernelTest, runCli } from "./helpers/kernel.ts";
 import { WasmBpfCommand } from "../mod.ts";
-import { getLibc } from "../src/libc_ffi.ts";
-import { cString, getLibbpf } from "../src/libbpf_ffi.ts";
+import { getLibc } from "../src/ffi/libc_ffi.ts";
+import { cString, getLibbpf } from "../src/ffi/libbpf_ffi.ts";
 
 const pin = guest("pin/pin.wasm");
 const BPF_FS = "/sys/fs/bpf";

@@ -1,6 +1,6 @@
 // The ring buffer consumer's edge cases on the real kernel: a full ring, discarded records,
 // records crossing the end of the ring, the per-poll budget, a negative guest return. The
-// consumer: src/host/ringbuf_reader.ts stages records, the wasm pump (src/host/pump.ts) delivers.
+// consumer: src/bpf/events/ringbuf_reader.ts stages records, the wasm pump (src/bpf/events/pump.ts) delivers.
 // Guest: tests/guests/ringbuf/ringbuf.c.
 import assert from "node:assert/strict";
 import { describeRun, guest, kernelTest, runCli } from "./helpers/kernel.ts";
@@ -16,7 +16,7 @@ const libc = Deno.dlopen(
 ).symbols;
 const emitRing = (arg: number) => void libc.getpriority(0, arg);
 const emitBig = (count: number) => void libc.sched_get_priority_min(count);
-import { RECORD_BUDGET } from "../src/host/buffer_poller.ts";
+import { RECORD_BUDGET } from "../src/bpf/events/buffer_poller.ts";
 
 /** 40-byte records (48 with the header) in a 16 KiB ring: 341 fit. */
 const RING_FIT = Math.floor(16384 / 48);

@@ -1,10 +1,10 @@
-// The rate limit on host lines a guest can cause (src/host/log_limit.ts), which policy
+// The rate limit on host lines a guest can cause (src/guest/log_limit.ts), which policy
 // refusals share (logRefusal). No kernel needed; the end-to-end check is in
 // kernel_log_limit_test.ts.
 import assert from "node:assert/strict";
-import { LineLimiter, MAX_LINES_PER_KIND } from "../src/host/log_limit.ts";
-import { logRefusal, MAX_LOGGED_REFUSALS } from "../src/host/policy.ts";
-import type { GuestLog } from "../src/host/context.ts";
+import { LineLimiter, MAX_LINES_PER_KIND } from "../src/guest/log_limit.ts";
+import { logRefusal, MAX_LOGGED_REFUSALS } from "../src/guest/policy.ts";
+import type { GuestLog } from "../src/guest/log_limit.ts";
 
 function collect(max?: number) {
   const lines: string[] = [];

@@ -1,6 +1,6 @@
-// Where fds sit in map keys and values (src/host/map_fds.ts), without a kernel.
+// Where fds sit in map keys and values (src/bpf/map_fds.ts), without a kernel.
 import assert from "node:assert/strict";
-import { BpfMapType as T, fdIn, mapFdRule } from "../src/host/map_fds.ts";
+import { BpfMapType as T, fdIn, mapFdRule } from "../src/bpf/map_fds.ts";
 
 Deno.test("map fds: every map type of linux/bpf.h has a rule, and newer types are unknown", () => {
   for (const type of Object.values(T)) {

@@ -1,9 +1,9 @@
-// Reading a module file (src/host/module_source.ts): only a regular file, never more than the
+// Reading a module file (src/guest/module_source.ts): only a regular file, never more than the
 // 64 MiB cap whatever stat says, and a FIFO with no writer is refused at once, not waited on.
 import assert from "node:assert/strict";
 import { promises as fs } from "node:fs";
 import { GuestModuleError, WasmBpfCommand } from "../mod.ts";
-import { readAtMost } from "../src/host/module_source.ts";
+import { readAtMost } from "../src/guest/module_source.ts";
 import { describeRun, runCli } from "./helpers/kernel.ts";
 
 const tmp = await Deno.makeTempDir({ prefix: "wasm-bpf-modfile-" });

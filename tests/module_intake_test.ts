@@ -1,16 +1,16 @@
-// Module intake (src/host/guest_module.ts, wasm_layout.ts, memory_limit.ts): --max-memory bounds
+// Module intake (src/guest/guest_module.ts, wasm_layout.ts, memory_limit.ts): --max-memory bounds
 // the whole guest (every memory and table), proposals no wasm-bpf toolchain emits are refused
 // unless allowed, shared memories are refused, and a host import with the wrong type is refused
 // at link time, naming both types. Hostile modules are written byte by byte.
 import assert from "node:assert/strict";
 import { GuestModuleError, WasmBpfCommand } from "../mod.ts";
-import { checkGuestShape, compileGuest } from "../src/host/guest_module.ts";
-import { WASI_SIGNATURES, WASM_BPF_SIGNATURES } from "../src/host/import_signatures.ts";
-import { WASM_BPF_FUNCTIONS } from "../src/host/imports/mod.ts";
-import { capGuest, TABLE_ELEMENT_BYTES, WASM_PAGE } from "../src/host/memory_limit.ts";
+import { checkGuestShape, compileGuest } from "../src/guest/guest_module.ts";
+import { WASI_SIGNATURES, WASM_BPF_SIGNATURES } from "../src/guest/import_signatures.ts";
+import { WASM_BPF_FUNCTIONS } from "../src/guest/import_signatures.ts";
+import { capGuest, TABLE_ELEMENT_BYTES, WASM_PAGE } from "../src/guest/memory_limit.ts";
 import { name, section, sleb, uleb, vec, wasmModule } from "../src/format/wasm.ts";
-import { OPTIONAL_WASM_FEATURES, readLayout } from "../src/host/wasm_layout.ts";
-import { USAGE } from "../src/host/cli.ts";
+import { OPTIONAL_WASM_FEATURES, readLayout } from "../src/guest/wasm_layout.ts";
+import { USAGE } from "../src/cli/usage.ts";
 import { WasiPreview1 } from "../src/wasi/mod.ts";
 import { assertClean, describeRun, runCli } from "./helpers/kernel.ts";
 

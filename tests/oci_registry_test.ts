@@ -4,7 +4,7 @@
 import assert from "node:assert/strict";
 import { WasmBpfCommand } from "../mod.ts";
 import { isPlainHttpAllowed, parseReference, pullModule, pushModule } from "../src/oci/mod.ts";
-import { registryReferenceOf } from "../src/host/module_source.ts";
+import { registryReferenceOf } from "../src/guest/module_source.ts";
 import { describeRun, guest, runCli } from "./helpers/kernel.ts";
 import {
   blobFile,

@@ -1,16 +1,16 @@
-// The option table of a run (src/host/run_options.ts): the command line it writes for a child
+// The option table of a run (src/options/run_options.ts): the command line it writes for a child
 // process reads back as the same options, over generated option sets with tricky values.
 import assert from "node:assert/strict";
-import { formatCli, RUN_OPTIONS, type RunOptions } from "../src/host/run_options.ts";
-import { parseCli } from "../src/host/cli.ts";
+import { formatCli, RUN_OPTIONS, type RunOptions } from "../src/options/run_options.ts";
+import { parseCli } from "../src/cli/usage.ts";
 import { commandOptionsOf } from "../src/cli/main.ts";
 import { cliArgsOf } from "../src/api/process_child.ts";
 import { resolveOptions } from "../src/api/child_base.ts";
 import type { WasmBpfCommandOptions } from "../src/api/types.ts";
-import { findOption } from "../src/host/option_table.ts";
-import { DEFAULT_CALLBACK_EXPORT, DEFAULT_WRAPPER_MODULE } from "../src/host/imports/mod.ts";
-import { PROGRAM_TYPE_NAMES } from "../src/host/policy.ts";
-import { OPTIONAL_WASM_FEATURES } from "../src/host/wasm_layout.ts";
+import { findOption } from "../src/options/option_table.ts";
+import { DEFAULT_CALLBACK_EXPORT, DEFAULT_WRAPPER_MODULE } from "../src/guest/import_signatures.ts";
+import { PROGRAM_TYPE_NAMES } from "../src/guest/policy.ts";
+import { OPTIONAL_WASM_FEATURES } from "../src/guest/wasm_layout.ts";
 
 const CASES = 400;
 

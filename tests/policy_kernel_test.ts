@@ -1,5 +1,5 @@
 // The guest policy on the real kernel: program types, attach targets, read-only maps, the
-// object count, the memory cap; each refusal logged in one line (src/host/policy.ts).
+// object count, the memory cap; each refusal logged in one line (src/guest/policy.ts).
 // Guest: tests/guests/policy/driver.wasm (tests/helpers/driver.ts), which runs the calls its
 // arguments name, with tests/guests/ at /g.
 import assert from "node:assert/strict";

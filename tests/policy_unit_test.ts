@@ -1,20 +1,15 @@
 // The guest policy without the kernel: flag parsing, the attach-target matcher, the memory cap
-// written into module bytes (src/host/policy.ts, src/host/memory_limit.ts).
+// written into module bytes (src/guest/policy.ts, src/options/policy_flags.ts,
+// src/guest/memory_limit.ts).
 import assert from "node:assert/strict";
-import {
-  applyPolicyFlag,
-  attachRefusal,
-  type MutablePolicy,
-  objectCountRefusal,
-  programTypeRefusal,
-} from "../src/host/policy.ts";
-import { capGuest, MemoryLimitError } from "../src/host/memory_limit.ts";
+import { attachRefusal, objectCountRefusal, programTypeRefusal } from "../src/guest/policy.ts";
+import { capGuest, MemoryLimitError } from "../src/guest/memory_limit.ts";
 import { name, section, uleb, wasmModule } from "../src/format/wasm.ts";
-import { readLayout } from "../src/host/wasm_layout.ts";
-import { policyToFlags } from "../src/api/policy_flags.ts";
-import { compileGuest, GuestModuleError } from "../src/host/guest_module.ts";
+import { readLayout } from "../src/guest/wasm_layout.ts";
+import { applyPolicyFlag, type MutablePolicy, policyToFlags } from "../src/options/policy_flags.ts";
+import { compileGuest, GuestModuleError } from "../src/guest/guest_module.ts";
 import { MAX_MODULE_BYTES } from "../src/module_limit.ts";
-import { parseCli, UsageError } from "../src/host/cli.ts";
+import { parseCli, UsageError } from "../src/cli/usage.ts";
 
 /** A module with one memory (limits as given) and an exported _start. */
 function moduleWithMemory(initial: number, maximum?: number): Uint8Array<ArrayBuffer> {

@@ -1,12 +1,13 @@
 /**
- * Unit tests of the record pump (src/host/pump.ts, pump_wasm.ts) without a kernel: fake batches
+ * Unit tests of the record pump (src/bpf/events/pump.ts, pump_wasm.ts) without a kernel: fake batches
  * of ring buffer and perf records are staged by a fake `fill`, and the callback is a JS function
  * (or a JSPI-suspending one) that records what it was given.
  */
 
 import assert from "node:assert/strict";
-import { promising, suspending } from "../src/jspi.ts";
+import { promising, suspending } from "../src/ffi/jspi.ts";
 import { concatBytes as concat } from "../src/bytes.ts";
+import { name, section, vec, wasmModule } from "../src/format/wasm.ts";
 import {
   Dispatcher,
   FILL_NONE,
@@ -15,7 +16,7 @@ import {
   type RecordFormat,
   RecordPump,
   Staging,
-} from "../src/host/pump.ts";
+} from "../src/bpf/events/pump.ts";
 
 const DISCARD = 0x40000000;
 const DATA = 1024; // where records go in guest memory
@@ -60,11 +61,11 @@ type Callback = (ctx: number, data: number, n: number) => number | Promise<numbe
 /** A JSPI-suspending import seen as a wasm function (a guest callback is one): a module that
  * imports `(i32, i32, i32) -> i32` and exports it again. */
 function asWasmFunction(imported: WebAssembly.ImportValue): unknown {
-  const bytes = Uint8Array.from([
-    ...[0, 0x61, 0x73, 0x6d, 1, 0, 0, 0],
-    ...[1, 8, 1, 0x60, 3, 0x7f, 0x7f, 0x7f, 1, 0x7f], // type (i32, i32, i32) -> i32
-    ...[2, 7, 1, 1, 0x6d, 1, 0x66, 0, 0], // import "m" "f"
-    ...[7, 5, 1, 1, 0x66, 0, 0], // export "f"
+  const i32 = [0x7f];
+  const bytes = wasmModule([
+    section(1, vec([[0x60, ...vec([i32, i32, i32]), ...vec([i32])]])), // type (i32, i32, i32) -> i32
+    section(2, vec([[...name("m"), ...name("f"), 0, 0]])), // import "m" "f" (func, type 0)
+    section(7, vec([[...name("f"), 0, 0]])), // export "f" (func 0)
   ]);
   return new WebAssembly.Instance(new WebAssembly.Module(bytes), { m: { f: imported } }).exports.f;
 }

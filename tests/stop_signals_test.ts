@@ -1,4 +1,4 @@
-// Stop signals that land anywhere (src/host/stop.ts):
+// Stop signals that land anywhere (src/guest/stop.ts):
 // - kill() of a process-isolated guest, at random moments, many times, with CPU load beside it:
 //   the child must end by the SIGTERM that kill() sends (status 143), never by the SIGKILL that
 //   kill() sends 1 s later to a child that did not react (status 137). The moments: just

@@ -1,7 +1,7 @@
 // One fuzzed call per import: draw the arguments, make the call, check the result against
 // the model (the exact errno where the ABI fixes it), and update the model.
 
-import type { GuestPolicy } from "../../src/host/policy.ts";
+import type { GuestPolicy } from "../../src/guest/policy.ts";
 import { Arguments, i32 } from "./arguments.ts";
 import type { Checks } from "./report.ts";
 import {

@@ -2,17 +2,17 @@
 // whose memory is a real WebAssembly.Memory (of harness_module.ts), laid out with the strings,
 // buffers and objects the calls point into; plus the host resources a call must not reach.
 
-import { HostContext, type HostLog } from "../../src/host/context.ts";
-import { GuestMemory } from "../../src/host/guest_memory.ts";
-import { makeAttach, makeAttachFd } from "../../src/host/imports/attach.ts";
-import { makeBufferPollDispatcher } from "../../src/host/imports/buffer_poll.ts";
-import { makeClose } from "../../src/host/imports/close.ts";
-import { makeMapFdByName } from "../../src/host/imports/fd_by_name.ts";
-import { makeLoad } from "../../src/host/imports/load.ts";
-import { makeMapOperate } from "../../src/host/imports/map_operate.ts";
-import type { GuestPolicy } from "../../src/host/policy.ts";
-import { RunStop } from "../../src/host/stop.ts";
-import { promising } from "../../src/jspi.ts";
+import { HostContext, type HostLog } from "../../src/bpf/context.ts";
+import { GuestMemory } from "../../src/bpf/guest_memory.ts";
+import { makeAttach, makeAttachFd } from "../../src/bpf/imports/attach.ts";
+import { makeBufferPollDispatcher } from "../../src/bpf/imports/buffer_poll.ts";
+import { makeClose } from "../../src/bpf/imports/close.ts";
+import { makeMapFdByName } from "../../src/bpf/imports/fd_by_name.ts";
+import { makeLoad } from "../../src/bpf/imports/load.ts";
+import { makeMapOperate } from "../../src/bpf/imports/map_operate.ts";
+import type { GuestPolicy } from "../../src/guest/policy.ts";
+import { RunStop } from "../../src/guest/stop.ts";
+import { promising } from "../../src/ffi/jspi.ts";
 import { FuzzCgroup } from "./cgroup.ts";
 import { harnessModuleBytes } from "./harness_module.ts";
 import type { Rng } from "./random.ts";

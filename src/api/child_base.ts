@@ -1,7 +1,7 @@
 /** What both kinds of running guest share: stream accessors, output(), disposal, options. */
 
-import type { HostImports } from "../host/run.ts";
-import type { GuestPolicy } from "../host/policy.ts";
+import type { HostImports } from "../run/run.ts";
+import type { GuestPolicy } from "../guest/policy.ts";
 import { collect } from "./streams.ts";
 import type {
   LogRecord,

@@ -3,15 +3,15 @@
  * caller's own async work (and other inline guests) runs while it waits.
  */
 
-import { borrowLibbpfLogger, getLibbpf } from "../libbpf_ffi.ts";
-import type { HostLog } from "../host/context.ts";
-import { compileGuest, GuestModuleError } from "../host/guest_module.ts";
-import { readModuleOrReference } from "../host/module_source.ts";
-import { missingBpfPrivilege } from "../host/privileges.ts";
-import { runGuest } from "../host/run.ts";
-import { stdinSource, stdioSink } from "../host/stdio.ts";
-import { RunStop, type StopReason } from "../host/stop.ts";
-import { WASM_BPF_MODULE } from "../host/imports/mod.ts";
+import { borrowLibbpfLogger, getLibbpf } from "../ffi/libbpf_ffi.ts";
+import type { HostLog } from "../bpf/context.ts";
+import { compileGuest, GuestModuleError } from "../guest/guest_module.ts";
+import { readModuleOrReference } from "../guest/module_source.ts";
+import { missingBpfPrivilege } from "../bpf/privileges.ts";
+import { runGuest } from "../run/run.ts";
+import { stdinSource, stdioSink } from "../run/stdio.ts";
+import { RunStop, type StopReason } from "../guest/stop.ts";
+import { WASM_BPF_MODULE } from "../guest/import_signatures.ts";
 import type { InputSource, OutputSink } from "../wasi/host_hooks.ts";
 import { nullSink, nullSource, pipedSink, pipedSource } from "./streams.ts";
 import { ChildBase, type ResolvedOptions } from "./child_base.ts";

@@ -7,9 +7,9 @@
 
 import { ChildBase, type ResolvedOptions } from "./child_base.ts";
 import type { LogRecord, ModuleSource, WasmBpfStatus } from "./types.ts";
-import { isRemoteModule, registryReferenceOf } from "../host/module_source.ts";
-import { cString, getLibc } from "../libc_ffi.ts";
-import { formatCli } from "../host/run_options.ts";
+import { isRemoteModule, registryReferenceOf } from "../guest/module_source.ts";
+import { cString, getLibc } from "../ffi/libc_ffi.ts";
+import { formatCli } from "../options/run_options.ts";
 
 /** After kill(), how long the child gets to exit by itself before SIGKILL. */
 const KILL_ESCALATION_MS = 1000;

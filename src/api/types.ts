@@ -1,9 +1,11 @@
-/** The public types of the library API, shared by both ways of running a guest. */
+/** The public types of the library API, shared by both ways of running a guest: every type
+ * mod.ts exports is here (those defined in a lower layer are re-exported). */
 
-import type { HostImports } from "../host/run.ts";
-import type { GuestPolicy } from "../host/policy.ts";
+import type { HostImports } from "../run/run.ts";
+import type { GuestPolicy } from "../guest/policy.ts";
 import type { RegistryOptions } from "../oci/mod.ts";
 export type { PullPolicy, RegistryOptions } from "../oci/mod.ts";
+export type { GuestPolicy, HostImports };
 
 /** Where a guest module comes from: a path, a `file:`/`http(s):` URL, a registry reference
  * (`REGISTRY/REPO:TAG`, `REGISTRY/REPO@sha256:...`, `oci://...`), its bytes, or (in-thread

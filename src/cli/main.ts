@@ -6,16 +6,16 @@
  * a usage error; 130 after Ctrl-C and 143 after SIGTERM.
  */
 
-import { getLibbpf, LibbpfNotFoundError } from "../libbpf_ffi.ts";
+import { getLibbpf, LibbpfNotFoundError } from "../ffi/libbpf_ffi.ts";
 import { VERSION } from "../version.ts";
-import { cString, getLibc, lastErrno } from "../libc_ffi.ts";
-import { Errno } from "../errno.ts";
+import { cString, getLibc, lastErrno } from "../ffi/libc_ffi.ts";
+import { LinuxErrno } from "../ffi/errno.ts";
 import { InlineChild } from "../api/inline_child.ts";
 import { resolveOptions } from "../api/child_base.ts";
 import type { LogRecord, WasmBpfCommandOptions } from "../api/types.ts";
-import { GuestModuleError } from "../host/guest_module.ts";
-import { isRegistryCommand, registryCommand } from "../host/cli_oci.ts";
-import { type CliOptions, parseCli, type ParsedCli, USAGE, UsageError } from "../host/cli.ts";
+import { GuestModuleError } from "../guest/guest_module.ts";
+import { isRegistryCommand, registryCommand } from "./registry.ts";
+import { type CliOptions, parseCli, type ParsedCli, USAGE, UsageError } from "./usage.ts";
 
 function stderrLine(message: string): void {
   writeStderr(`wasm-bpf: ${message}\n`);
@@ -41,7 +41,7 @@ function checkPreopens(preopens: CliOptions["preopens"]): void {
       continue;
     }
     const flag = attachOnly ? "--attach-dir" : "--dir";
-    const why = lastErrno() === Errno.ENOTDIR ? "not a directory" : "no such directory";
+    const why = lastErrno() === LinuxErrno.ENOTDIR ? "not a directory" : "no such directory";
     throw new UsageError(`${flag} ${hostPath}: ${why}`);
   }
 }

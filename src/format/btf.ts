@@ -1,7 +1,7 @@
 /**
  * The one decoder of the BTF layout (kernel Documentation/bpf/btf.rst): kinds, the `.BTF`
  * header, each type's 12-byte head and the size of its record. A leaf like elf.ts: the
- * load-time BTF check (src/host/btf_check.ts), the skeleton generator (scripts/skel/btf.ts)
+ * load-time BTF check (src/guest/btf_check.ts), the skeleton generator (scripts/skel/btf.ts)
  * and the tests share it; each keeps its own checks and messages.
  */
 

@@ -1,7 +1,7 @@
 /**
  * The one reader of ELF64 little-endian relocatable objects (BPF objects): the file header,
  * the section headers and the symbol table, bounds-checked. It is a leaf: it imports nothing,
- * so the load-time object check (src/host/object_check.ts), the skeleton generator
+ * so the load-time object check (src/guest/object_check.ts), the skeleton generator
  * (scripts/skel/) and the tests share it.
  *
  * It only decodes. What a caller accepts, and how it words a refusal, stays with the caller:

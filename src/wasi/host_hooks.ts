@@ -1,6 +1,7 @@
 /**
- * What the WASI layer needs from whoever runs the guest. The host (src/host/) implements these;
- * tests implement them with in-memory fakes. Keeping them as interfaces keeps src/wasi/ free of
+ * What the WASI layer needs from whoever runs the guest. The layers above implement these
+ * (src/run/stdio.ts, src/guest/stop.ts, src/api/streams.ts); tests implement them with
+ * in-memory fakes. Keeping them as interfaces keeps src/wasi/ free of
  * any knowledge of BPF, signals or the CLI.
  */
 

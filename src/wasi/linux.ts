@@ -5,7 +5,7 @@
  * the Linux errno, so callers only ever see a result or a `WasiError`.
  *
  * Only x86_64 and aarch64 are described (the `struct stat` layout and `openat2`'s number, 437 on
- * both). Kept apart from src/libc_ffi.ts on purpose: src/wasi/ imports nothing outside itself.
+ * both). Kept apart from src/ffi/libc_ffi.ts on purpose: src/wasi/ imports nothing outside itself.
  *
  * @module
  */

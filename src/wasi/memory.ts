@@ -39,7 +39,7 @@ export function encodeUtf8(s: string): Uint8Array {
 /**
  * A bounds-checked, grow-aware view of a guest's memory for the WASI imports: pointers and
  * lengths are u32 (wasi-libc passes sizes ≥ 2 GiB as negative i32s), and a bad one is
- * `WasiError(ERRNO_FAULT)`. The `wasm_bpf` imports use `GuestMemory` (src/host/guest_memory.ts)
+ * `WasiError(ERRNO_FAULT)`. The `wasm_bpf` imports use `GuestMemory` (src/bpf/guest_memory.ts)
  * instead, whose contract differs on purpose: a negative length is a fault there (those sizes
  * come from C `int`s), and it hands out absolute addresses for FFI.
  */

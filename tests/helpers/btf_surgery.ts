@@ -4,8 +4,8 @@
  * (a cycle, a misplaced reference, a huge map...) from a real object.
  */
 
-import { type Btf, btfString, type BtfType, parseBtf } from "../../src/host/btf_check.ts";
-import { checkElf, type Section } from "../../src/host/object_check.ts";
+import { type Btf, btfString, type BtfType, parseBtf } from "../../src/guest/btf_check.ts";
+import { checkElf, type Section } from "../../src/guest/object_check.ts";
 import { BtfKind as K } from "../../src/format/btf.ts";
 import { ByteReader, readElfHeader, sectionHeaderOffset } from "../../src/format/elf.ts";
 

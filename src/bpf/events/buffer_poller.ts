@@ -1,0 +1,199 @@
+/**
+ * The host side of ring-buffer and perf-buffer delivery: one poller per buffer map (upstream
+ * keeps one per object and ignores later fds). A poller stages the records that are ready into
+ * its staging memory and waits when there are none; the wasm pump (pump.ts) delivers the staged
+ * records to the guest callback, wasm to wasm.
+ *
+ * Records are read from the mapped buffer pages, with no FFI call per record: ring buffers
+ * through our own mmap of the map (ringbuf_reader.ts), perf buffers through the per-CPU mappings
+ * libbpf made (perfbuf_reader.ts). libbpf's callback consumers are not used: they call the guest
+ * from a JS callback, and a guest called from JS cannot suspend (sleep, read stdin, poll another
+ * buffer) inside its callback. A wait is on an epoll set of our own that holds the buffer's fd
+ * and the run's stop eventfd, on a worker thread, so the event loop (and with it Ctrl-C) keeps
+ * running.
+ */
+
+import { getLibbpf, ptrErr } from "../../ffi/libbpf_ffi.ts";
+import { getLibc, lastErrno } from "../../ffi/libc_ffi.ts";
+import { LinuxErrno } from "../../ffi/errno.ts";
+import { type MapInfo, MapType } from "../bpf_objects.ts";
+import { MmapRing } from "./ringbuf_reader.ts";
+import { PerfReader } from "./perfbuf_reader.ts";
+import { type RecordFormat, Staging } from "./pump.ts";
+
+export { RECORD_BUDGET } from "./pump.ts";
+
+/** libbpf's perf buffer size per CPU, in pages (docs/abi.md §2.1). */
+export const PERF_BUFFER_PAGES = 64;
+
+/** A staging memory starts this large (or the buffer's size, if smaller) and grows only for a
+ * larger batch. */
+const STAGING_BYTES = 1 << 20;
+
+const EPOLL_CLOEXEC = 0o2000000;
+const EPOLL_CTL_ADD = 1;
+const EPOLLIN = 1;
+
+export abstract class BufferPoller {
+  readonly map: MapInfo;
+  readonly staging: Staging;
+  /** The pumps of this buffer's callbacks, by callback: their dispatcher slot, or why the
+   * callback has none. Kept by imports/buffer_poll.ts. */
+  readonly pumps = new Map<unknown, number | string>();
+  #epollFd = -1;
+  #freed = false;
+  readonly #onFree: (() => void)[] = [];
+  readonly #events = new Uint8Array(12 * 4);
+
+  protected constructor(map: MapInfo, stagingMax: number) {
+    this.map = map;
+    this.staging = new Staging(Math.min(stagingMax, STAGING_BYTES), stagingMax);
+  }
+
+  /** A poller for `map`, or a negative errno (-EINVAL for a map that is no buffer). */
+  static create(map: MapInfo, log: (msg: string) => void): BufferPoller | number {
+    if (map.type === MapType.RINGBUF) {
+      const ring = MmapRing.open(map.fd, map.maxEntries);
+      if (typeof ring !== "string") return new RingPoller(map, ring);
+      log(`ring buffer ${map.name}: ${ring}`);
+      return -LinuxErrno.EIO;
+    }
+    if (map.type === MapType.PERF_EVENT_ARRAY) return PerfPoller.open(map, log);
+    return -LinuxErrno.EINVAL;
+  }
+
+  /** The format of the records staged (the pump's variant). */
+  abstract get format(): RecordFormat;
+  /** Which consumer this poller uses, for logs and tests. */
+  abstract get kind(): string;
+  /** The fd that becomes readable when records may be ready. */
+  protected abstract get readyFd(): number;
+  /** Copies ready records into the staging memory (replacing what it held, all delivered);
+   * false when none are ready. */
+  protected abstract stageReady(): boolean;
+  protected abstract freeBuffer(): void;
+
+  /** Stages the next batch of ready records; false when none are ready or the poller is freed
+   * (a callback closed the object it was polling). */
+  stage(): boolean {
+    return !this.#freed && this.stageReady();
+  }
+
+  /** Runs `fn` when the poller is freed. */
+  onFree(fn: () => void): void {
+    this.#onFree.push(fn);
+  }
+
+  /** Waits until records may be ready, the timeout passes or the run is stopped (`wakeFd`
+   * readable). Negative timeout: forever. */
+  async wait(timeoutMs: number, wakeFd: number): Promise<void> {
+    if (this.#freed) return;
+    const libc = getLibc();
+    if (this.#epollFd < 0) {
+      const epfd = libc.epoll_create1(EPOLL_CLOEXEC);
+      if (epfd < 0) throw new Error(`epoll_create1: errno ${lastErrno()}`);
+      const ev = new Uint8Array(12);
+      new DataView(ev.buffer).setUint32(0, EPOLLIN, true);
+      for (const fd of [this.readyFd, wakeFd]) {
+        if (libc.epoll_ctl(epfd, EPOLL_CTL_ADD, fd, ev) < 0) {
+          const errno = lastErrno();
+          libc.close(epfd);
+          throw new Error(`epoll_ctl: errno ${errno}`);
+        }
+      }
+      this.#epollFd = epfd;
+    }
+    await libc.epoll_wait_async(this.#epollFd, this.#events, 4, timeoutMs < 0 ? -1 : timeoutMs);
+  }
+
+  /** Releases the buffer and everything else this poller holds; idempotent. */
+  free(): void {
+    if (this.#freed) return;
+    this.#freed = true;
+    if (this.#epollFd >= 0) getLibc().close(this.#epollFd);
+    this.#epollFd = -1;
+    this.freeBuffer();
+    // Records staged and not delivered die with the buffer: a pump still running (the object
+    // was closed from inside a callback) finds none left, and its fill reports the close.
+    this.staging.staged(0);
+    for (const fn of this.#onFree.splice(0)) fn();
+  }
+}
+
+/** A ring buffer: our own mapping of the ring, polled through the map fd itself (a ring buffer
+ * map fd is readable while data is pending). */
+class RingPoller extends BufferPoller {
+  readonly #ring: MmapRing;
+
+  constructor(map: MapInfo, ring: MmapRing) {
+    super(map, ring.size);
+    this.#ring = ring;
+  }
+
+  get format(): RecordFormat {
+    return "ring";
+  }
+
+  get kind(): string {
+    return "ringbuf-pump";
+  }
+
+  protected get readyFd(): number {
+    return this.map.fd;
+  }
+
+  protected stageReady(): boolean {
+    return this.#ring.stage(this.staging);
+  }
+
+  protected freeBuffer(): void {
+    this.#ring.close();
+  }
+}
+
+/** A perf buffer: libbpf opens the per-CPU perf events and maps them (`perf_buffer__new`);
+ * we read the mappings. libbpf's sample callbacks are never called (we never call its
+ * consume functions), so it gets none. */
+class PerfPoller extends BufferPoller {
+  readonly #pb: Deno.PointerObject;
+  readonly #reader: PerfReader;
+
+  private constructor(map: MapInfo, pb: Deno.PointerObject, reader: PerfReader) {
+    super(map, reader.size);
+    this.#pb = pb;
+    this.#reader = reader;
+  }
+
+  static open(map: MapInfo, log: (msg: string) => void): PerfPoller | number {
+    const lib = getLibbpf();
+    const pb = lib.perf_buffer__new(map.fd, BigInt(PERF_BUFFER_PAGES), null, null, null, null);
+    if (pb === null) return ptrErr(pb);
+    const reader = PerfReader.open(pb);
+    if (typeof reader === "string") {
+      log(`perf buffer ${map.name}: ${reader}`);
+      lib.perf_buffer__free(pb);
+      return -LinuxErrno.EIO;
+    }
+    return new PerfPoller(map, pb, reader);
+  }
+
+  get format(): RecordFormat {
+    return "perf";
+  }
+
+  get kind(): string {
+    return "perfbuf-pump";
+  }
+
+  protected get readyFd(): number {
+    return getLibbpf().perf_buffer__epoll_fd(this.#pb);
+  }
+
+  protected stageReady(): boolean {
+    return this.#reader.stage(this.staging);
+  }
+
+  protected freeBuffer(): void {
+    getLibbpf().perf_buffer__free(this.#pb);
+  }
+}

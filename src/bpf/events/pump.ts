@@ -1,0 +1,173 @@
+/**
+ * The wasm side of buffer delivery (module bytes and their contract: pump_wasm.ts).
+ *
+ * A guest's `wasm_bpf_buffer_poll` is the {@link Dispatcher}'s export, a wasm function: it asks
+ * JS (`select`, synchronous) which pump serves this (buffer, callback) pair, and calls that
+ * pump through its table. A {@link RecordPump} calls JS only to stage records (`fill`,
+ * synchronous) and, when there are none, to wait (`wait`, a JSPI `Suspending` import). From
+ * the guest's `_start` down to its callback everything is wasm, so the callback may itself
+ * suspend: sleep, read stdin, poll another buffer, call any import.
+ *
+ * The dispatcher must exist before the guest (it provides the guest's imports), and a pump
+ * after it (it imports the guest's memory and callback): the dispatcher's table is what joins
+ * them. A pump imports the callback with its ABI type, `(i32, i32, i32) -> i32`: a function of
+ * another type fails to link, and the poll returns -EINVAL.
+ */
+
+import { suspending } from "../../ffi/jspi.ts";
+import { dispatcherModuleBytes, pumpModuleBytes, type RecordFormat } from "./pump_wasm.ts";
+
+export { FILL_NONE, FILL_PAUSED, FILL_STAGED, RECORD_BUDGET } from "./pump_wasm.ts";
+export type { RecordFormat } from "./pump_wasm.ts";
+
+const WASM_PAGE = 65536;
+
+const modules = new Map<string, WebAssembly.Module>();
+
+function compiled(key: string, bytes: () => Uint8Array): WebAssembly.Module {
+  let mod = modules.get(key);
+  if (!mod) {
+    mod = new WebAssembly.Module(bytes() as Uint8Array<ArrayBuffer>);
+    modules.set(key, mod);
+  }
+  return mod;
+}
+
+/** select(handle, fd, sampleFunc, data, maxSize) and its TinyGo form: a pump's slot in the
+ * dispatcher's table, or a negative errno for the guest. */
+export interface SelectFns {
+  select(handle: bigint, fd: number, sampleFunc: number, data: number, maxSize: number): number;
+  selectWrapper(handle: bigint, fd: number, data: number, maxSize: number): number;
+}
+
+/** One per run: the guest's poll imports and the table of pumps they call. */
+export class Dispatcher {
+  /** The guest's `wasm_bpf.wasm_bpf_buffer_poll`. */
+  readonly poll: WebAssembly.ExportValue;
+  /** The guest's `callback-wrapper.wasm_bpf_buffer_poll` (TinyGo). */
+  readonly wrapperPoll: WebAssembly.ExportValue;
+  readonly #slots: WebAssembly.Table;
+  readonly #free: number[] = [];
+
+  constructor(fns: SelectFns) {
+    const instance = new WebAssembly.Instance(compiled("dispatcher", dispatcherModuleBytes), {
+      h: { select: fns.select, selectWrapper: fns.selectWrapper },
+    });
+    this.poll = instance.exports.poll;
+    this.wrapperPoll = instance.exports.wpoll;
+    this.#slots = instance.exports.slots as WebAssembly.Table;
+  }
+
+  /** Puts a pump's poll in the table; returns its slot. */
+  add(pump: RecordPump): number {
+    const slot = this.#free.pop();
+    if (slot !== undefined) {
+      this.#slots.set(slot, pump.poll);
+      return slot;
+    }
+    const grown = this.#slots.grow(1);
+    this.#slots.set(grown, pump.poll);
+    return grown;
+  }
+
+  /** Empties a slot for reuse (a later call through it would trap: select never returns it). */
+  remove(slot: number): void {
+    this.#slots.set(slot, null);
+    this.#free.push(slot);
+  }
+}
+
+/** A buffer's staged records: a staging memory (grown, up to `maxBytes`, for a batch that
+ * does not fit) and the [head, end) range of it not yet delivered. Shared by the buffer's
+ * pumps. */
+export class Staging {
+  readonly memory: WebAssembly.Memory;
+  readonly head = new WebAssembly.Global({ value: "i32", mutable: true }, 0);
+  readonly end = new WebAssembly.Global({ value: "i32", mutable: true }, 0);
+  /** Perf buffers: samples the kernel reported lost, not yet logged. */
+  readonly lost = new WebAssembly.Global({ value: "i64", mutable: true }, 0n);
+  #u8: Uint8Array;
+
+  constructor(initialBytes: number, maxBytes: number) {
+    const max = Math.max(1, Math.ceil(maxBytes / WASM_PAGE));
+    const initial = Math.min(max, Math.max(1, Math.ceil(initialBytes / WASM_PAGE)));
+    this.memory = new WebAssembly.Memory({ initial, maximum: max });
+    this.#u8 = new Uint8Array(this.memory.buffer);
+  }
+
+  get u8(): Uint8Array {
+    if (this.#u8.byteLength === 0) this.#u8 = new Uint8Array(this.memory.buffer);
+    return this.#u8;
+  }
+
+  get capacity(): number {
+    return this.u8.byteLength;
+  }
+
+  /** Grows to at least `bytes` (at most the maximum given at construction). */
+  ensure(bytes: number): boolean {
+    const have = this.capacity;
+    if (bytes <= have) return true;
+    try {
+      this.memory.grow(Math.ceil((bytes - have) / WASM_PAGE));
+    } catch {
+      return false;
+    }
+    return this.capacity >= bytes;
+  }
+
+  /** Marks [0, bytes) as freshly staged. */
+  staged(bytes: number): void {
+    this.head.value = 0;
+    this.end.value = bytes;
+  }
+}
+
+/** A pump's `poll(ctx, data, maxSize, timeoutMs)`. */
+type PumpPoll = (ctx: number, data: number, maxSize: number, timeoutMs: number) => number;
+
+/** What a pump calls in JS. */
+export interface PumpHost {
+  /** Stages ready records (FILL_STAGED), or says there are none (FILL_NONE), that the run is
+   * paused (FILL_PAUSED), or returns a negative errno for the guest. Synchronous. */
+  fill(): number;
+  /** Waits for records (timeout in ms, negative: forever); 0, or a negative errno. */
+  wait(timeoutMs: number): number | Promise<number>;
+}
+
+/** One pump: delivers `staging`'s records to one guest callback in one guest memory. */
+export class RecordPump {
+  readonly poll: PumpPoll;
+
+  private constructor(poll: PumpPoll) {
+    this.poll = poll;
+  }
+
+  /** A pump, or why there can be none (a callback that is no wasm function of the ABI type). */
+  static create(
+    format: RecordFormat,
+    guestMemory: WebAssembly.Memory,
+    callback: unknown,
+    staging: Staging,
+    host: PumpHost,
+  ): RecordPump | string {
+    if (typeof callback !== "function") return "the callback is no function";
+    const shared = typeof SharedArrayBuffer !== "undefined" &&
+      guestMemory.buffer instanceof SharedArrayBuffer;
+    const mod = compiled(
+      `${format}${shared ? "-shared" : ""}`,
+      () => pumpModuleBytes(format, shared),
+    );
+    try {
+      const instance = new WebAssembly.Instance(mod, {
+        g: { cb: callback as (...args: number[]) => number, mem: guestMemory },
+        h: { fill: () => host.fill(), wait: suspending((t: number) => host.wait(t)) },
+        p: { stage: staging.memory, head: staging.head, end: staging.end, lost: staging.lost },
+      });
+      return new RecordPump(instance.exports.poll as PumpPoll);
+    } catch (e) {
+      // LinkError: a wasm function of another type
+      return `the callback does not link: ${(e as Error).message}`;
+    }
+  }
+}

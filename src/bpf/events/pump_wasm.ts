@@ -1,0 +1,337 @@
+/**
+ * The bytes of the two small modules that deliver buffer records to a guest (pump.ts),
+ * assembled here so that no toolchain is needed at run time.
+ *
+ * **The dispatcher** is instantiated before the guest and provides the guest's
+ * `wasm_bpf_buffer_poll` imports, so that a poll is a wasm function from end to end:
+ *
+ *     (import "h" "select"  (func (param i64 i32 i32 i32 i32) (result i32)))
+ *     (import "h" "selectWrapper" (func (param i64 i32 i32 i32) (result i32)))
+ *     (table $slots (export "slots") 0 funcref)
+ *     (func (export "poll") (param $handle i64) (param $fd i32) (param $fn i32) (param $ctx i32)
+ *       (param $data i32) (param $max i32) (param $timeout i32) (result i32)
+ *       ;; slot = select(handle, fd, fn, data, max); if (slot < 0) return slot
+ *       ;; return call_indirect $slots (ctx, data, max, timeout, slot)
+ *     (func (export "wpoll") ...)   ;; the TinyGo form: no $fn, selectWrapper
+ *
+ * `select` (synchronous JS) checks the arguments and returns the slot of the pump for this
+ * (buffer, callback) pair. Every slot holds a pump's `poll`, of one type: the call_indirect
+ * cannot trap on a signature mismatch.
+ *
+ * **A pump** is instantiated per (buffer, guest callback) after the guest, in one of two
+ * formats (BPF ring buffer records or perf event records):
+ *
+ *     (import "g" "cb"    (func $cb (param i32 i32 i32) (result i32)))  ;; the guest callback
+ *     (import "h" "fill"  (func $fill (result i32)))           ;; sync: stage ready records
+ *     (import "h" "wait"  (func $wait (param i32) (result i32)))  ;; Suspending: wait for some
+ *     (import "g" "mem"   (memory 0))   ;; memory 0: the guest's linear memory
+ *     (import "p" "stage" (memory 0))   ;; memory 1: the buffer's staged records
+ *     (import "p" "head"  (global (mut i32)))  ;; staged records [head, end) are undelivered
+ *     (import "p" "end"   (global (mut i32)))
+ *     (import "p" "lost"  (global (mut i64)))  ;; perf: PERF_RECORD_LOST counts add up here
+ *     (func (export "poll") (param $ctx i32) (param $data i32) (param $max i32)
+ *       (param $timeout i32) (result i32) ...)
+ *
+ * `poll` delivers the staged records from `head`, calling `fill` when none are left (fill
+ * returns 1: staged more; 0: none ready; 2: the run is paused; negative: an errno to return).
+ * When none are ready and none were delivered yet, it calls `wait(timeout)` once (not for a
+ * zero timeout) and looks again. For each record it copies n = min(len, max) bytes into guest
+ * memory at `data` and calls `cb(ctx, data, n)` wasm to wasm, so the callback may suspend. A
+ * negative return is returned at once; a poll returns after RECORD_BUDGET records. `head`
+ * moves past a record before its callback runs: a record counts as consumed once delivered,
+ * also when the callback traps or exits, and a poll of the same buffer from inside the
+ * callback goes on from the next record. The globals and the staging memory belong to the
+ * buffer, shared by its pumps: records staged and not delivered wait for the next poll,
+ * whatever its callback.
+ */
+
+import { name, section, sleb, uleb, vec, wasmModule } from "../../format/wasm.ts";
+
+/** The most records one poll delivers (a producer faster than the guest must not keep a poll
+ * from returning). */
+export const RECORD_BUDGET = 1 << 16;
+
+/** `fill` results. */
+export const FILL_NONE = 0;
+export const FILL_STAGED = 1;
+export const FILL_PAUSED = 2;
+
+const I32 = 0x7f;
+const I64 = 0x7e;
+const FUNCREF = 0x70;
+const FUNC_TYPE = 0x60;
+
+function funcType(params: number[], results: number[]): number[] {
+  return [FUNC_TYPE, ...vec(params.map((p) => [p])), ...vec(results.map((r) => [r]))];
+}
+
+/** A function body: its i32 locals after the parameters, then the code. */
+function body(i32Locals: number, code: number[]): number[] {
+  const b = [...vec(i32Locals ? [[...uleb(i32Locals), I32]] : []), ...code, END];
+  return [...uleb(b.length), ...b];
+}
+
+// opcodes
+const UNREACHABLE = 0x00;
+const BLOCK = 0x02;
+const LOOP = 0x03;
+const IF = 0x04;
+const ELSE = 0x05;
+const END = 0x0b;
+const BR = 0x0c;
+const BR_IF = 0x0d;
+const RETURN = 0x0f;
+const CALL = 0x10;
+const CALL_INDIRECT = 0x11;
+const SELECT = 0x1b;
+const LOCAL_GET = 0x20;
+const LOCAL_SET = 0x21;
+const LOCAL_TEE = 0x22;
+const GLOBAL_GET = 0x23;
+const GLOBAL_SET = 0x24;
+const I32_LOAD = 0x28;
+const I64_LOAD = 0x29;
+const I32_LOAD8_U = 0x2d;
+const I32_LOAD16_U = 0x2f;
+const I32_STORE = 0x36;
+const I64_STORE = 0x37;
+const I32_STORE8 = 0x3a;
+const I32_STORE16 = 0x3b;
+const I32_CONST = 0x41;
+const I32_EQZ = 0x45;
+const I32_EQ = 0x46;
+const I32_NE = 0x47;
+const I32_LT_S = 0x48;
+const I32_LT_U = 0x49;
+const I32_GT_S = 0x4a;
+const I32_GT_U = 0x4b;
+const I32_GE_U = 0x4f;
+const I32_ADD = 0x6a;
+const I32_SUB = 0x6b;
+const I32_AND = 0x71;
+const I32_OR = 0x72;
+const I64_ADD = 0x7c;
+const VOID = 0x40;
+/** memory.copy dst_mem src_mem */
+const MEMORY_COPY = [0xfc, 0x0a];
+/** memarg flag: an explicit memory index follows (multi-memory) */
+const MEMARG_MEMIDX = 0x40;
+
+const get = (i: number) => [LOCAL_GET, i];
+const set = (i: number) => [LOCAL_SET, i];
+const tee = (i: number) => [LOCAL_TEE, i];
+const k = (v: number) => [I32_CONST, ...sleb(v)];
+/** memarg of guest memory (memory 0) */
+const m0 = (align: number, offset = 0) => [align, ...uleb(offset)];
+/** memarg of the staging memory (memory 1) */
+const m1 = (align: number, offset = 0) => [align | MEMARG_MEMIDX, 1, ...uleb(offset)];
+/** if (local < 0) return local */
+const returnIfNegative = (local: number) => [
+  ...get(local),
+  ...k(0),
+  I32_LT_S,
+  IF,
+  VOID,
+  ...get(local),
+  RETURN,
+  END,
+];
+
+// ---------------------------------------------------------------------------------------------
+// The dispatcher
+
+/** The dispatcher module's bytes (see the module comment). */
+export function dispatcherModuleBytes(): Uint8Array {
+  const types = [
+    funcType([I64, I32, I32, I32, I32], [I32]), // 0: select
+    funcType([I64, I32, I32, I32], [I32]), // 1: selectWrapper
+    funcType([I32, I32, I32, I32], [I32]), // 2: a pump's poll
+    funcType([I64, I32, I32, I32, I32, I32, I32], [I32]), // 3: wasm_bpf_buffer_poll
+    funcType([I64, I32, I32, I32, I32, I32], [I32]), // 4: the TinyGo form
+  ];
+  const imports = vec([
+    [...name("h"), ...name("select"), 0x00, ...uleb(0)],
+    [...name("h"), ...name("selectWrapper"), 0x00, ...uleb(1)],
+  ]);
+  const table = vec([[FUNCREF, 0x00, ...uleb(0)]]);
+  // poll(handle, fd, fn, ctx, data, max, timeout); local 7: slot
+  const poll = body(1, [
+    ...[...get(0), ...get(1), ...get(2), ...get(4), ...get(5), CALL, 0, ...tee(7)],
+    ...[...k(0), I32_LT_S, IF, VOID, ...get(7), RETURN, END],
+    ...[...get(3), ...get(4), ...get(5), ...get(6), ...get(7), CALL_INDIRECT, 2, 0],
+  ]);
+  // wpoll(handle, fd, ctx, data, max, timeout); local 6: slot
+  const wpoll = body(1, [
+    ...[...get(0), ...get(1), ...get(3), ...get(4), CALL, 1, ...tee(6)],
+    ...[...k(0), I32_LT_S, IF, VOID, ...get(6), RETURN, END],
+    ...[...get(2), ...get(3), ...get(4), ...get(5), ...get(6), CALL_INDIRECT, 2, 0],
+  ]);
+  return wasmModule([
+    section(1, vec(types)),
+    section(2, imports),
+    section(3, vec([uleb(3), uleb(4)])),
+    section(4, table),
+    section(
+      7,
+      vec([
+        [...name("poll"), 0x00, ...uleb(2)],
+        [...name("wpoll"), 0x00, ...uleb(3)],
+        [...name("slots"), 0x01, ...uleb(0)],
+      ]),
+    ),
+    section(10, vec([poll, wpoll])),
+  ]);
+}
+
+// ---------------------------------------------------------------------------------------------
+// The pump
+
+/** The record formats a pump reads from its staging memory. */
+export type RecordFormat = "ring" | "perf";
+
+// imported functions and globals of a pump
+const CB = 0, FILL = 1, WAIT = 2;
+const HEAD_G = 0, END_G = 1, LOST_G = 2;
+
+// locals of `poll`: the four parameters, then these
+const CTX = 0,
+  DATA = 1,
+  MAX = 2,
+  TIMEOUT = 3,
+  HEAD = 4,
+  N = 5,
+  SRC = 6,
+  I = 7,
+  R = 8,
+  COUNT = 9,
+  WAITED = 10,
+  LEN = 11,
+  HDR = 12;
+const POLL_LOCALS = 9;
+
+// BPF ring buffer record header: u32 len with these bits, u32 page offset
+const DISCARD_BIT = 0x40000000;
+const LEN_MASK = 0x3fffffff;
+// perf_event_header: u32 type, u16 misc, u16 size
+const PERF_RECORD_LOST = 2;
+const PERF_RECORD_SAMPLE = 9;
+
+/** Records up to this size are copied by loads and stores (memory.copy is an out-of-line call
+ * in V8, ~2 ns), longer ones by memory.copy. */
+const INLINE_COPY_MAX = 64;
+
+/** Copies N bytes from staging (memory 1) at SRC to guest memory (memory 0) at DATA. */
+function copyRecord(): number[] {
+  /** if ((n - i) & bit) { dst[i] = src[i] (load/store of `bit` bytes); i += bit } */
+  const tail = (bit: number, load: number, store: number) => [
+    ...[...get(N), ...get(I), I32_SUB, ...k(bit), I32_AND, IF, VOID],
+    ...[...get(DATA), ...get(I), I32_ADD, ...get(SRC), ...get(I), I32_ADD, load, ...m1(0)],
+    ...[store, ...m0(0), ...get(I), ...k(bit), I32_ADD, ...set(I), END],
+  ];
+  return [
+    ...[...get(N), ...k(INLINE_COPY_MAX), I32_GT_U, IF, VOID],
+    ...[...get(DATA), ...get(SRC), ...get(N), ...MEMORY_COPY, 0, 1],
+    ELSE,
+    ...[...k(0), ...set(I)],
+    // whole 8-byte words while i + 8 <= n
+    ...[BLOCK, VOID, LOOP, VOID, ...get(N), ...get(I), I32_SUB, ...k(8), I32_LT_U, BR_IF, 1],
+    ...[...get(DATA), ...get(I), I32_ADD, ...get(SRC), ...get(I), I32_ADD, I64_LOAD, ...m1(0)],
+    ...[I64_STORE, ...m0(0), ...get(I), ...k(8), I32_ADD, ...set(I), BR, 0, END, END],
+    ...tail(4, I32_LOAD, I32_STORE),
+    ...tail(2, I32_LOAD16_U, I32_STORE16),
+    ...tail(1, I32_LOAD8_U, I32_STORE8),
+    END,
+  ];
+}
+
+/** Reads the record at HEAD (inside the poll loop, label 0): moves `head` past it, and either
+ * sets SRC/LEN to its data or continues the loop (a record with no data for the guest). */
+function parseRecord(format: RecordFormat): number[] {
+  if (format === "ring") {
+    return [
+      // hdr = load32 [head]; len = hdr & LEN_MASK; head = head + ((len + 8 + 7) & ~7)
+      ...[...get(HEAD), I32_LOAD, ...m1(2), ...tee(HDR), ...k(LEN_MASK), I32_AND, ...tee(LEN)],
+      ...[...k(15), I32_ADD, ...k(-8), I32_AND, ...get(HEAD), I32_ADD, GLOBAL_SET, HEAD_G],
+      // discarded: skip it (staging holds no BUSY record: fill stops before one)
+      ...[...get(HDR), ...k(DISCARD_BIT), I32_AND, BR_IF, 0],
+      ...[...get(HEAD), ...k(8), I32_ADD, ...set(SRC)],
+    ];
+  }
+  return [
+    // size = load16 [head + 6]; a size under 8 cannot be walked: drop the batch
+    ...[...get(HEAD), I32_LOAD16_U, ...m1(1, 6), ...tee(LEN), ...k(8), I32_LT_U, IF, VOID],
+    ...[GLOBAL_GET, END_G, GLOBAL_SET, HEAD_G, BR, 1, END],
+    ...[...get(HEAD), ...get(LEN), I32_ADD, GLOBAL_SET, HEAD_G],
+    // PERF_RECORD_LOST: lost += load64 [head + 16]
+    ...[...get(HEAD), I32_LOAD, ...m1(2), ...tee(HDR), ...k(PERF_RECORD_LOST), I32_EQ, IF, VOID],
+    ...[GLOBAL_GET, LOST_G, ...get(HEAD), I64_LOAD, ...m1(3, 16), I64_ADD, GLOBAL_SET, LOST_G],
+    ...[BR, 1, END],
+    ...[...get(HDR), ...k(PERF_RECORD_SAMPLE), I32_NE, BR_IF, 0],
+    // PERF_RECORD_SAMPLE: u32 size at +8, the data at +12
+    ...[...get(HEAD), I32_LOAD, ...m1(2, 8), ...set(LEN), ...get(HEAD), ...k(12), I32_ADD],
+    ...set(SRC),
+  ];
+}
+
+function pollBody(format: RecordFormat): number[] {
+  const wait = [...get(TIMEOUT), CALL, WAIT, ...tee(R), ...returnIfNegative(R)];
+  return body(POLL_LOCALS, [
+    LOOP,
+    VOID, // label 0 below: the next record
+    // no staged record left: fill
+    ...[GLOBAL_GET, HEAD_G, GLOBAL_GET, END_G, I32_GE_U, IF, VOID],
+    ...[CALL, FILL, ...tee(R), ...k(0), I32_GT_S, IF, VOID],
+    // staged: go on; paused: wait (until resumed), then fill again
+    ...[...get(R), ...k(FILL_STAGED), I32_EQ, BR_IF, 2],
+    ...wait,
+    ...[BR, 2, END],
+    ...returnIfNegative(R),
+    // none ready: return what was delivered, unless this poll may wait and has not yet
+    ...[...get(COUNT), ...get(WAITED), I32_OR, ...get(TIMEOUT), I32_EQZ, I32_OR],
+    ...[IF, VOID, ...get(COUNT), RETURN, END],
+    ...wait,
+    ...[...k(1), ...set(WAITED), BR, 1, END],
+    // the record at head
+    ...[GLOBAL_GET, HEAD_G, ...set(HEAD)],
+    ...parseRecord(format),
+    // n = len < max ? len : max (unsigned; max >= 0)
+    ...[...get(LEN), ...get(MAX), ...get(LEN), ...get(MAX), I32_LT_U, SELECT, ...set(N)],
+    ...copyRecord(),
+    // r = cb(ctx, data, n); if (r < 0) return r
+    ...[...get(CTX), ...get(DATA), ...get(N), CALL, CB, ...tee(R), ...returnIfNegative(R)],
+    // if (++count >= budget) return count
+    ...[...get(COUNT), ...k(1), I32_ADD, ...tee(COUNT), ...k(RECORD_BUDGET), I32_GE_U],
+    ...[IF, VOID, ...get(COUNT), RETURN, END],
+    ...[BR, 0, END],
+    UNREACHABLE,
+  ]);
+}
+
+/** A pump module's bytes, for records in `format`, importing the guest memory as a shared one
+ * when `sharedGuestMemory` (an import must match the memory's sharing). */
+export function pumpModuleBytes(format: RecordFormat, sharedGuestMemory = false): Uint8Array {
+  const types = [
+    funcType([I32, I32, I32], [I32]), // 0: the guest callback
+    funcType([], [I32]), // 1: fill
+    funcType([I32], [I32]), // 2: wait
+    funcType([I32, I32, I32, I32], [I32]), // 3: poll
+  ];
+  const guestLimits = sharedGuestMemory ? [0x03, 0, ...uleb(65536)] : [0x00, 0];
+  const imports = vec([
+    [...name("g"), ...name("cb"), 0x00, ...uleb(0)],
+    [...name("h"), ...name("fill"), 0x00, ...uleb(1)],
+    [...name("h"), ...name("wait"), 0x00, ...uleb(2)],
+    [...name("g"), ...name("mem"), 0x02, ...guestLimits],
+    [...name("p"), ...name("stage"), 0x02, 0x00, 0],
+    [...name("p"), ...name("head"), 0x03, I32, 0x01],
+    [...name("p"), ...name("end"), 0x03, I32, 0x01],
+    [...name("p"), ...name("lost"), 0x03, I64, 0x01],
+  ]);
+  return wasmModule([
+    section(1, vec(types)),
+    section(2, imports),
+    section(3, vec([uleb(3)])),
+    section(7, vec([[...name("poll"), 0x00, ...uleb(3)]])),
+    section(10, vec([pollBody(format)])),
+  ]);
+}

@@ -1,0 +1,168 @@
+/**
+ * A BPF ring buffer read directly over its mmap'ed pages: no FFI call and no allocation per
+ * record (docs/design.md §4). The same protocol as libbpf's ringbuf_process_ring
+ * (tools/lib/bpf/ringbuf.c) and the kernel's kernel/bpf/ringbuf.c:
+ *
+ * - page 0 (read-write): `consumer_pos` (u64); then, read-only: `producer_pos` (u64) on the next
+ *   page and the data area, mapped twice in a row so that a record crossing the end of the ring
+ *   is contiguous in our view.
+ * - each record: an 8-byte header (u32 len with BUSY bit 31 and DISCARD bit 30, u32 page
+ *   offset), then `len` bytes; records are 8-byte aligned. A BUSY record is still being written:
+ *   stop there. A DISCARDed one is skipped (but consumed).
+ * - positions grow forever; offset = position & (size - 1).
+ *
+ * `stage` moves a batch of committed records into a staging memory, where the pump (pump.ts)
+ * delivers them: a walk over the headers finds the committed records, one `TypedArray.set`
+ * copies them, and consumer_pos is published at once (the records are the host's now: the
+ * kernel may reuse their space). The header walk before the copy is what makes the bulk copy
+ * safe: memcpy may load a record's data before its header, so a header seen committed during
+ * the copy could come with data read before the producer wrote it; a header seen committed
+ * before the copy cannot. Loads of producer_pos and stores of consumer_pos are `Atomics`
+ * operations (sequentially consistent): the store of consumer_pos before the next read of
+ * producer_pos is what keeps the kernel's "wake the consumer when it has caught up" decision
+ * from racing with us.
+ */
+
+import { getLibc, lastErrno } from "../../ffi/libc_ffi.ts";
+import type { Staging } from "./pump.ts";
+
+const PROT_READ = 1;
+const PROT_WRITE = 2;
+const MAP_SHARED = 1;
+const SC_PAGESIZE = 30;
+
+const BUSY_BIT = 0x80000000 | 0;
+const LEN_MASK = 0x3fffffff;
+const HDR_SZ = 8;
+
+/** The most records one batch stages: consumer_pos is published per batch, so that a producer
+ * blocked on a full ring sees free space while a long run of records is being delivered. */
+const BATCH_RECORDS = 1024;
+
+/** The largest ring we index with 32-bit offsets (the data view is twice this). */
+const MAX_RING = 2 ** 30;
+
+let pageSizeCache = 0;
+
+/** The system page size (sysconf(_SC_PAGESIZE)). */
+export function pageSize(): number {
+  if (!pageSizeCache) {
+    const n = Number(getLibc().sysconf(SC_PAGESIZE));
+    pageSizeCache = n > 0 ? n : 4096;
+  }
+  return pageSizeCache;
+}
+
+function mapFailed(p: Deno.PointerValue): boolean {
+  return p === null || BigInt.asIntN(64, BigInt(Deno.UnsafePointer.value(p))) === -1n;
+}
+
+export class MmapRing {
+  readonly #consPtr: Deno.PointerObject;
+  readonly #prodPtr: Deno.PointerObject;
+  readonly #consLen: bigint;
+  readonly #prodLen: bigint;
+  readonly #cons: BigUint64Array;
+  readonly #prod: BigUint64Array;
+  readonly #d8: Uint8Array;
+  readonly #d32: Int32Array;
+  readonly #mask: number;
+  /** The ring's data size in bytes. */
+  readonly size: number;
+  /** Our consumer position (as published) and its offset in the ring. */
+  #pos: number;
+  #off: number;
+  #unmapped = false;
+
+  private constructor(
+    consPtr: Deno.PointerObject,
+    prodPtr: Deno.PointerObject,
+    page: number,
+    size: number,
+  ) {
+    this.size = size;
+    this.#consPtr = consPtr;
+    this.#prodPtr = prodPtr;
+    this.#consLen = BigInt(page);
+    this.#prodLen = BigInt(page + 2 * size);
+    this.#cons = new BigUint64Array(Deno.UnsafePointerView.getArrayBuffer(consPtr, 8), 0, 1);
+    const prod = Deno.UnsafePointerView.getArrayBuffer(prodPtr, page + 2 * size);
+    this.#prod = new BigUint64Array(prod, 0, 1);
+    this.#d8 = new Uint8Array(prod, page, 2 * size);
+    this.#d32 = new Int32Array(prod, page, (2 * size) >>> 2);
+    this.#mask = size - 1;
+    this.#pos = Number(Atomics.load(this.#cons, 0));
+    this.#off = this.#pos % size;
+  }
+
+  /** Maps the ring buffer map `fd` of `size` bytes (its max_entries), or explains why not. */
+  static open(fd: number, size: number): MmapRing | string {
+    const page = pageSize();
+    if (size <= 0 || size > MAX_RING || (size & (size - 1)) !== 0 || size % page !== 0) {
+      return `ring size ${size} is not a power-of-2 multiple of the page size up to 1 GiB`;
+    }
+    const libc = getLibc();
+    const cons = libc.mmap(null, BigInt(page), PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0n);
+    if (mapFailed(cons)) return `mmap of consumer page failed: errno ${lastErrno()}`;
+    const prod = libc.mmap(
+      null,
+      BigInt(page + 2 * size),
+      PROT_READ,
+      MAP_SHARED,
+      fd,
+      BigInt(page),
+    );
+    if (mapFailed(prod)) {
+      const errno = lastErrno();
+      libc.munmap(cons, BigInt(page));
+      return `mmap of producer pages failed: errno ${errno}`;
+    }
+    return new MmapRing(cons!, prod!, page, size);
+  }
+
+  /**
+   * Copies the committed records from consumer_pos on (at most {@link BATCH_RECORDS} of them,
+   * as many bytes as `staging` holds, stopping before a BUSY one) to the start of `staging`,
+   * marks them staged and publishes the new consumer_pos. False when none are committed.
+   */
+  stage(staging: Staging): boolean {
+    if (this.#unmapped) return false;
+    const d32 = this.#d32;
+    const mask = this.#mask;
+    const pos = this.#pos;
+    const off = this.#off;
+    const prodPos = Number(Atomics.load(this.#prod, 0));
+    let capacity = staging.capacity;
+    let bytes = 0;
+    let count = 0;
+    while (pos + bytes < prodPos && count < BATCH_RECORDS) {
+      const hdr = d32[((off + bytes) & mask) >>> 2];
+      if ((hdr & BUSY_BIT) !== 0) break;
+      const step = ((hdr & LEN_MASK) + HDR_SZ + 7) & ~7;
+      if (bytes + step > capacity) {
+        if (bytes > 0) break;
+        if (!staging.ensure(step)) throw new Error(`ring record of ${step} bytes`);
+        capacity = staging.capacity;
+      }
+      bytes += step;
+      count++;
+    }
+    if (bytes === 0) return false;
+    // The data area is mapped twice in a row: [off, off + bytes) is contiguous.
+    staging.u8.set(this.#d8.subarray(off, off + bytes), 0);
+    staging.staged(bytes);
+    this.#pos = pos + bytes;
+    this.#off = (off + bytes) & mask;
+    Atomics.store(this.#cons, 0, BigInt(this.#pos));
+    return true;
+  }
+
+  /** Unmaps the pages; idempotent. The views die with them: `stage` stages nothing after. */
+  close(): void {
+    if (this.#unmapped) return;
+    this.#unmapped = true;
+    const libc = getLibc();
+    libc.munmap(this.#consPtr, this.#consLen);
+    libc.munmap(this.#prodPtr, this.#prodLen);
+  }
+}
