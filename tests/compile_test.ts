@@ -28,11 +28,12 @@ Deno.test("compile: with a runtime at DENORT_BIN, the binary embeds the CLI and 
   try {
     const r = await compile({ DENORT_BIN: Deno.execPath() }, `${dir}/wasm-bpf`);
     assert.equal(r.code, 0, r.text);
-    // Deno lists the embedded tree, folding big directories (src/host/*).
+    // Deno lists the embedded tree, folding big directories (src/bpf/*).
     for (const embedded of ["mod.ts", "inline_child.ts", "process_child.ts", "poll.ts"]) {
       assert.ok(r.text.includes(embedded), `${embedded} not embedded:\n${r.text}`);
     }
-    assert.match(r.text, /host\/\*|cli\.ts/);
+    assert.match(r.text, /cli\/\*|usage\.ts/);
+    assert.match(r.text, /bpf\/\*|bpf_objects\.ts/);
     assert.match(r.text, /--allow-ffi --allow-read --allow-write --allow-env=LIBBPF_PATH/);
     assert.ok(Deno.statSync(`${dir}/wasm-bpf`).size > 10_000_000);
   } finally {
