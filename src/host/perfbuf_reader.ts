@@ -14,8 +14,10 @@
  */
 
 import { getLibbpf } from "../libbpf_ffi.ts";
+import { errnoName } from "../errno.ts";
 import { pageSize } from "./ringbuf_reader.ts";
-import type { Staging } from "./pump.ts";
+import { Staging } from "./pump.ts";
+import { FixedMemory } from "./in_place_memory.ts";
 
 /** libbpf's per-CPU ring accessors, or null when this libbpf lacks perf_buffer__buffer. */
 function getExtra() {
@@ -28,6 +30,9 @@ function getExtra() {
 /** data_head / data_tail, as BigUint64Array indexes into the header page. */
 const HEAD = 1024 / 8;
 const TAIL = 1032 / 8;
+/** data_offset / data_size (Linux >= 4.1): known values for the in-place self-check. */
+const DATA_OFFSET = 1040 / 8;
+const DATA_SIZE = 1048 / 8;
 
 interface CpuRing {
   readonly meta: BigUint64Array;
@@ -96,5 +101,127 @@ export class PerfReader {
       return true;
     }
     return false;
+  }
+}
+
+/**
+ * A perf buffer read in place by the pump: each CPU's perf event fd (`perf_buffer__buffer_fd`)
+ * mapped a second time into one fixed memory (in_place_memory.ts), CPU i at i * (page + size):
+ * its `perf_event_mmap_page`, then its data area (singly mapped: a record may cross the end,
+ * and the pump copies it out in two pieces).
+ *
+ * Per batch (`fill`), JS publishes data_tail of the CPU the pump was reading (tail = pos +
+ * head), then hands the pump the next CPU's pending range: base = its data area, head/end =
+ * [data_tail, data_head) as offsets into the data area, unwrapped (the pump masks them). The
+ * pump also publishes data_tail every PUBLISH_EVERY records. The mapping is read-write (a perf
+ * ring's consumer writes data_tail in its header page); the pump writes only data_tail.
+ */
+export class InPlacePerf {
+  readonly staging: Staging;
+  readonly size: number;
+  readonly #mem: FixedMemory;
+  readonly #metas: BigUint64Array[];
+  readonly #stride: number;
+  readonly #page: number;
+  /** The CPU the pump is reading (-1: none), and the one `fill` looks at first. */
+  #cur = -1;
+  #next = 0;
+  #closed = false;
+
+  private constructor(mem: FixedMemory, metas: BigUint64Array[], page: number, size: number) {
+    this.#mem = mem;
+    this.#metas = metas;
+    this.#page = page;
+    this.#stride = page + size;
+    this.size = size;
+    this.staging = Staging.inPlace(mem.memory);
+    this.staging.mask.value = size - 1;
+  }
+
+  /** Maps every per-CPU buffer of `pb` in place, or explains why not (the caller falls back to
+   * {@link PerfReader}). */
+  static open(pb: Deno.PointerObject): InPlacePerf | string {
+    const lib = getLibbpf();
+    const bufferFd = lib.perf_buffer__buffer_fd;
+    const buffer = lib.perf_buffer__buffer;
+    if (!bufferFd || !buffer) return "libbpf has no perf_buffer__buffer_fd / perf_buffer__buffer";
+    const count = Number(lib.perf_buffer__buffer_cnt(pb));
+    const page = pageSize();
+    const bufOut = new BigUint64Array(1);
+    const sizeOut = new BigUint64Array(1);
+    const fds: number[] = [];
+    let size = 0;
+    for (let i = 0; i < count; i++) {
+      const err = buffer(pb, i, bufOut, sizeOut);
+      if (err === -2) continue; // -ENOENT: no buffer for this (offline) CPU
+      if (err < 0) return `perf_buffer__buffer(${i}): ${errnoName(-err)}`;
+      const sz = Number(sizeOut[0]);
+      if (sz <= 0 || (sz & (sz - 1)) !== 0 || sz % page !== 0 || (size && sz !== size)) {
+        return `unexpected perf buffer size ${sz}`;
+      }
+      size = sz;
+      const fd = bufferFd(pb, BigInt(i));
+      if (fd < 0) return `perf_buffer__buffer_fd(${i}): ${errnoName(-fd)}`;
+      fds.push(fd);
+    }
+    if (fds.length === 0) return "no perf buffers";
+    const stride = page + size;
+    const mem = FixedMemory.create(fds.length * stride);
+    if (typeof mem === "string") return mem;
+    const metas = fds.map((_, i) => new BigUint64Array(mem.buffer, i * stride, page / 8));
+    for (const meta of metas) meta[DATA_OFFSET] = meta[DATA_SIZE] = 0xa5a5a5a5n;
+    for (let i = 0; i < fds.length; i++) {
+      const why = mem.map(i * stride, stride, true, fds[i], 0);
+      if (why) {
+        mem.release();
+        return why;
+      }
+      const meta = metas[i];
+      if (meta[DATA_OFFSET] !== BigInt(page) || meta[DATA_SIZE] !== BigInt(size)) {
+        mem.release();
+        return "the kernel's pages do not show through the memory (self-check)";
+      }
+    }
+    return new InPlacePerf(mem, metas, page, size);
+  }
+
+  /** A pump's fill: publishes data_tail of the CPU the pump was reading, and hands it the next
+   * CPU's pending records; false when no CPU has any. */
+  fill(): boolean {
+    if (this.#closed) return false;
+    const s = this.staging;
+    if (this.#cur >= 0) {
+      Atomics.store(this.#metas[this.#cur], TAIL, s.pos.value + BigInt(s.head.value));
+      this.#cur = -1;
+    }
+    const n = this.#metas.length;
+    const mask = this.size - 1;
+    for (let i = 0; i < n; i++) {
+      const cpu = (this.#next + i) % n;
+      const meta = this.#metas[cpu];
+      const head = Number(Atomics.load(meta, HEAD));
+      const tail = Number(meta[TAIL]);
+      if (tail >= head) continue;
+      this.#next = (cpu + 1) % n;
+      this.#cur = cpu;
+      const off = tail & mask;
+      s.base.value = cpu * this.#stride + this.#page;
+      s.meta.value = cpu * this.#stride + TAIL * 8;
+      s.pos.value = BigInt(tail - off);
+      s.head.value = off;
+      s.end.value = off + Math.min(head - tail, this.size);
+      return true;
+    }
+    return false;
+  }
+
+  /** Replaces the mappings with anonymous memory: the perf events are released with their fds
+   * (perf_buffer__free), not at the next GC; idempotent. */
+  close(): void {
+    if (this.#closed) return;
+    this.#closed = true;
+    this.#cur = -1;
+    this.staging.end.value = this.staging.head.value;
+    this.#mem.release();
   }
 }

@@ -34,7 +34,11 @@ export function pollerFor(
   // The buffer must be a map of this very object: the poller lives and dies with it.
   const map = ctx.objects.mapByFd(fd);
   if (!map || map.owner !== loaded) return -Errno.EBADF;
-  const created = BufferPoller.create(map, (message) => ctx.log.error(POLL_ERRORS, message));
+  const created = BufferPoller.create(
+    map,
+    (message) => ctx.log.error(POLL_ERRORS, message),
+    (message) => ctx.log.debug(message),
+  );
   if (typeof created === "number") return created;
   loaded.pollers.set(fd, created);
   ctx.log.debug(`buffer ${map.name}: ${created.kind} consumer`);
