@@ -119,7 +119,7 @@ export class PerfReader {
 export class InPlacePerf {
   readonly staging: Staging;
   readonly size: number;
-  readonly #mem: FixedMemory;
+  readonly #mem: FixedMemory | null;
   readonly #metas: BigUint64Array[];
   readonly #stride: number;
   readonly #page: number;
@@ -128,13 +128,22 @@ export class InPlacePerf {
   #next = 0;
   #closed = false;
 
-  private constructor(mem: FixedMemory, metas: BigUint64Array[], page: number, size: number) {
+  private constructor(
+    memory: WebAssembly.Memory,
+    mem: FixedMemory | null,
+    cpus: number,
+    page: number,
+    size: number,
+  ) {
     this.#mem = mem;
-    this.#metas = metas;
     this.#page = page;
     this.#stride = page + size;
+    this.#metas = Array.from(
+      { length: cpus },
+      (_, i) => new BigUint64Array(memory.buffer as ArrayBuffer, i * (page + size), page / 8),
+    );
     this.size = size;
-    this.staging = Staging.inPlace(mem.memory);
+    this.staging = Staging.inPlace(memory);
     this.staging.mask.value = size - 1;
   }
 
@@ -182,7 +191,13 @@ export class InPlacePerf {
         return "the kernel's pages do not show through the memory (self-check)";
       }
     }
-    return new InPlacePerf(mem, metas, page, size);
+    return new InPlacePerf(mem.memory, mem, fds.length, page, size);
+  }
+
+  /** The protocol over `cpus` perf rings laid out (as above) in plain `memory` by someone
+   * else: tests, which play the kernel. */
+  static over(memory: WebAssembly.Memory, cpus: number, page: number, size: number): InPlacePerf {
+    return new InPlacePerf(memory, null, cpus, page, size);
   }
 
   /** A pump's fill: publishes data_tail of the CPU the pump was reading, and hands it the next
@@ -222,6 +237,6 @@ export class InPlacePerf {
     this.#closed = true;
     this.#cur = -1;
     this.staging.end.value = this.staging.head.value;
-    this.#mem.release();
+    this.#mem?.release();
   }
 }

@@ -194,21 +194,27 @@ function badRingSize(size: number, page: number): string | null {
 export class InPlaceRing {
   readonly staging: Staging;
   readonly size: number;
-  readonly #mem: FixedMemory;
+  readonly #mem: FixedMemory | null;
   readonly #cons: BigUint64Array;
   readonly #prod: BigUint64Array;
   readonly #d32: Int32Array;
   readonly #data: number;
   #closed = false;
 
-  private constructor(mem: FixedMemory, page: number, size: number) {
+  private constructor(
+    memory: WebAssembly.Memory,
+    mem: FixedMemory | null,
+    page: number,
+    size: number,
+  ) {
     this.#mem = mem;
     this.size = size;
     this.#data = 2 * page;
-    this.#cons = new BigUint64Array(mem.buffer, 0, 1);
-    this.#prod = new BigUint64Array(mem.buffer, page, 1);
-    this.#d32 = new Int32Array(mem.buffer, 2 * page, (2 * size) >>> 2);
-    this.staging = Staging.inPlace(mem.memory);
+    const buffer = memory.buffer as ArrayBuffer;
+    this.#cons = new BigUint64Array(buffer, 0, 1);
+    this.#prod = new BigUint64Array(buffer, page, 1);
+    this.#d32 = new Int32Array(buffer, 2 * page, (2 * size) >>> 2);
+    this.staging = Staging.inPlace(memory);
     this.staging.meta.value = 0;
     this.staging.mask.value = size - 1;
     // nothing staged: the first fill starts from consumer_pos
@@ -243,7 +249,13 @@ export class InPlaceRing {
       mem.release();
       return "the kernel's pages do not show through the memory (self-check)";
     }
-    return new InPlaceRing(mem, page, size);
+    return new InPlaceRing(mem.memory, mem, page, size);
+  }
+
+  /** The protocol over a ring laid out (as above) in plain `memory` by someone else: tests,
+   * which play the kernel. */
+  static over(memory: WebAssembly.Memory, page: number, size: number): InPlaceRing {
+    return new InPlaceRing(memory, null, page, size);
   }
 
   /** A pump's fill: publishes the position the pump reached, and hands it the committed
@@ -271,6 +283,6 @@ export class InPlaceRing {
     if (this.#closed) return;
     this.#closed = true;
     this.staging.end.value = this.staging.head.value;
-    this.#mem.release();
+    this.#mem?.release();
   }
 }
