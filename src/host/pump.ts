@@ -79,6 +79,13 @@ export class Dispatcher {
   remove(slot: number): void {
     this.#slots.set(slot, null);
     this.#free.push(slot);
+    this.#removals++;
+  }
+
+  #removals = 0;
+  /** Counts removals: a slot remembered with an older count may be gone. */
+  get removals(): number {
+    return this.#removals;
   }
 }
 

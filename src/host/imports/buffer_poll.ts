@@ -51,6 +51,20 @@ export function makeBufferPollDispatcher(
   ctx: HostContext,
   callbackExportName: string,
 ): Dispatcher {
+  // The last poll's arguments and the slot they selected: a guest polls the same buffer with
+  // the same arguments in a loop, and the lookups behind a slot cost microseconds on a cold
+  // cache. The callback is still read from the table on every poll (a guest may change its
+  // table), and a slot removed since (a closed object, an evicted pump) voids the memo.
+  let memo: {
+    handle: bigint;
+    fd: number;
+    data: number;
+    maxSize: number;
+    callback: unknown;
+    loaded: LoadedObject;
+    slot: number;
+    removals: number;
+  } | undefined;
   const dispatcher: Dispatcher = new Dispatcher({
     select(handle, fd, sampleFunc, data, maxSize) {
       ctx.stop.checkpoint();
@@ -63,8 +77,20 @@ export function makeBufferPollDispatcher(
       } catch {
         return -Errno.EINVAL; // index out of the table's range
       }
+      const m = memo;
+      if (
+        m && m.callback === callback && m.handle === handle && m.fd === fd && m.data === data &&
+        m.maxSize === maxSize && m.removals === dispatcher.removals && !m.loaded.closed
+      ) {
+        return m.slot;
+      }
       const tell = (message: string) => ctx.log.debug(message);
-      return selectPump(ctx, dispatcher, handle, fd, callback, data, maxSize, tell);
+      const slot = selectPump(ctx, dispatcher, handle, fd, callback, data, maxSize, tell);
+      const loaded = ctx.objects.get(handle);
+      memo = slot >= 0 && loaded
+        ? { handle, fd, data, maxSize, callback, loaded, slot, removals: dispatcher.removals }
+        : undefined;
+      return slot;
     },
     selectWrapper(handle, fd, data, maxSize) {
       ctx.stop.checkpoint();
