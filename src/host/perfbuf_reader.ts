@@ -19,12 +19,34 @@ import { pageSize } from "./ringbuf_reader.ts";
 import { Staging } from "./pump.ts";
 import { FixedMemory } from "./in_place_memory.ts";
 
-/** libbpf's per-CPU ring accessors, or null when this libbpf lacks perf_buffer__buffer. */
-function getExtra() {
+/** libbpf's per-CPU buffers of `pb` (the index libbpf knows each by, and its mapping) and
+ * their common data size; or why not. */
+function perCpuBuffers(
+  pb: Deno.PointerObject,
+): { size: number; buffers: { index: number; base: bigint }[] } | string {
   const lib = getLibbpf();
   const buffer = lib.perf_buffer__buffer;
-  if (!buffer) return null;
-  return { perf_buffer__buffer_cnt: lib.perf_buffer__buffer_cnt, perf_buffer__buffer: buffer };
+  if (!buffer) return "libbpf has no perf_buffer__buffer (libbpf >= 1.0 has it)";
+  const count = Number(lib.perf_buffer__buffer_cnt(pb));
+  const page = pageSize();
+  const bufOut = new BigUint64Array(1);
+  const sizeOut = new BigUint64Array(1);
+  const buffers: { index: number; base: bigint }[] = [];
+  let size = 0;
+  for (let i = 0; i < count; i++) {
+    const err = buffer(pb, i, bufOut, sizeOut);
+    if (err === -2) continue; // -ENOENT: no buffer for this (offline) CPU
+    if (err < 0) return `perf_buffer__buffer(${i}): ${errnoName(-err)}`;
+    const sz = Number(sizeOut[0]);
+    if (sz <= 0 || (sz & (sz - 1)) !== 0 || sz > 2 ** 30 || sz % page || (size && sz !== size)) {
+      return `unexpected perf buffer size ${sz}`;
+    }
+    size = sz;
+    if (bufOut[0] === 0n) return `perf_buffer__buffer(${i}) gave NULL`;
+    buffers.push({ index: i, base: bufOut[0] });
+  }
+  if (buffers.length === 0) return "no perf buffers";
+  return { size, buffers };
 }
 
 /** data_head / data_tail, as BigUint64Array indexes into the header page. */
@@ -53,29 +75,17 @@ export class PerfReader {
 
   /** A reader over every per-CPU buffer of `pb`, or why not. */
   static open(pb: Deno.PointerObject): PerfReader | string {
-    const lib = getExtra();
-    if (!lib) return "libbpf has no perf_buffer__buffer (libbpf >= 1.0 has it)";
-    const count = Number(lib.perf_buffer__buffer_cnt(pb));
+    const found = perCpuBuffers(pb);
+    if (typeof found === "string") return found;
+    const { size, buffers } = found;
     const page = pageSize();
-    const bufOut = new BigUint64Array(1);
-    const sizeOut = new BigUint64Array(1);
-    const rings: CpuRing[] = [];
-    let size = 0;
-    for (let i = 0; i < count; i++) {
-      const err = lib.perf_buffer__buffer(pb, i, bufOut, sizeOut);
-      if (err === -2) continue; // -ENOENT: no buffer for this (offline) CPU
-      if (err < 0) return `perf_buffer__buffer(${i}): ${err}`;
-      const sz = Number(sizeOut[0]);
-      if (sz <= 0 || (sz & (sz - 1)) !== 0 || sz > 2 ** 30 || (size && sz !== size)) {
-        return `unexpected perf buffer size ${sz}`;
-      }
-      size = sz;
-      const base = Deno.UnsafePointer.create(bufOut[0]);
-      if (base === null) return `perf_buffer__buffer(${i}) gave NULL`;
-      const ab = Deno.UnsafePointerView.getArrayBuffer(base, page + sz);
-      rings.push({ meta: new BigUint64Array(ab, 0, page / 8), d8: new Uint8Array(ab, page, sz) });
-    }
-    if (rings.length === 0) return "no perf buffers";
+    const rings = buffers.map(({ base }): CpuRing => {
+      const ab = Deno.UnsafePointerView.getArrayBuffer(
+        Deno.UnsafePointer.create(base)!,
+        page + size,
+      );
+      return { meta: new BigUint64Array(ab, 0, page / 8), d8: new Uint8Array(ab, page, size) };
+    });
     return new PerfReader(rings, size);
   }
 
@@ -150,30 +160,18 @@ export class InPlacePerf {
   /** Maps every per-CPU buffer of `pb` in place, or explains why not (the caller falls back to
    * {@link PerfReader}). */
   static open(pb: Deno.PointerObject): InPlacePerf | string {
-    const lib = getLibbpf();
-    const bufferFd = lib.perf_buffer__buffer_fd;
-    const buffer = lib.perf_buffer__buffer;
-    if (!bufferFd || !buffer) return "libbpf has no perf_buffer__buffer_fd / perf_buffer__buffer";
-    const count = Number(lib.perf_buffer__buffer_cnt(pb));
+    const bufferFd = getLibbpf().perf_buffer__buffer_fd;
+    if (!bufferFd) return "libbpf has no perf_buffer__buffer_fd";
+    const found = perCpuBuffers(pb);
+    if (typeof found === "string") return found;
+    const { size, buffers } = found;
     const page = pageSize();
-    const bufOut = new BigUint64Array(1);
-    const sizeOut = new BigUint64Array(1);
     const fds: number[] = [];
-    let size = 0;
-    for (let i = 0; i < count; i++) {
-      const err = buffer(pb, i, bufOut, sizeOut);
-      if (err === -2) continue; // -ENOENT: no buffer for this (offline) CPU
-      if (err < 0) return `perf_buffer__buffer(${i}): ${errnoName(-err)}`;
-      const sz = Number(sizeOut[0]);
-      if (sz <= 0 || (sz & (sz - 1)) !== 0 || sz % page !== 0 || (size && sz !== size)) {
-        return `unexpected perf buffer size ${sz}`;
-      }
-      size = sz;
-      const fd = bufferFd(pb, BigInt(i));
-      if (fd < 0) return `perf_buffer__buffer_fd(${i}): ${errnoName(-fd)}`;
+    for (const { index } of buffers) {
+      const fd = bufferFd(pb, BigInt(index));
+      if (fd < 0) return `perf_buffer__buffer_fd(${index}): ${errnoName(-fd)}`;
       fds.push(fd);
     }
-    if (fds.length === 0) return "no perf buffers";
     const stride = page + size;
     const mem = FixedMemory.create(fds.length * stride);
     if (typeof mem === "string") return mem;
