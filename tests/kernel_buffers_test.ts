@@ -97,6 +97,27 @@ for (
   );
 }
 
+/** What `reader` gives until `text` appears in it (or until its end). */
+async function readUntil(reader: ReadableStreamDefaultReader<string>, text?: string) {
+  let out = "";
+  while (text === undefined || !out.includes(text)) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    out += value;
+  }
+  return out;
+}
+
+/** COUNT perf and ring records of the guest, from one CPU (perf buffers are per CPU). */
+function triggerOnOneCpu(): void {
+  onOneCpu(() => {
+    for (let i = 0; i < COUNT; i++) {
+      getsid(1000 + i);
+      getpgid(2000 + i);
+    }
+  });
+}
+
 kernelTest("buffers: perf records sent before the first poll are not lost", async () => {
   // The guest asks for the perf map's fd, attaches, says "ready", and polls only after the
   // test has sent every record (and then "go" on stdin).
@@ -107,28 +128,62 @@ kernelTest("buffers: perf records sent before the first poll are not lost", asyn
     isolation: "inline",
   }).spawn();
   const reader = child.stdout.pipeThrough(new TextDecoderStream()).getReader();
-  let out = "";
-  while (!out.includes("ready\n")) {
-    const { done, value } = await reader.read();
-    if (done) break;
-    out += value;
-  }
-  onOneCpu(() => {
-    for (let i = 0; i < COUNT; i++) {
-      getsid(1000 + i);
-      getpgid(2000 + i);
-    }
-  });
+  let out = await readUntil(reader, "ready\n");
+  triggerOnOneCpu();
   const writer = child.stdin.getWriter();
   await writer.write(new TextEncoder().encode("go\n"));
   await writer.close();
-  for (;;) {
-    const { done, value } = await reader.read();
-    if (done) break;
-    out += value;
-  }
+  out += await readUntil(reader);
   const status = await child.status;
   assert.equal(status.code, 0, out);
   assert.equal(out.split("\n").filter((l) => l.startsWith("perf ")).length, COUNT, out);
   assert.match(out, new RegExp(`^done perf=${COUNT} ring=${COUNT} `, "m"));
 });
+
+/** The number of online CPUs (libbpf opens a perf buffer on each). */
+function onlineCpus(): number {
+  let n = 0;
+  for (const range of Deno.readTextFileSync("/sys/devices/system/cpu/online").trim().split(",")) {
+    const [a, b] = range.split("-").map(Number);
+    n += (b ?? a) - a + 1;
+  }
+  return n;
+}
+
+/** The perf event fds of this process, and its mappings of perf events. */
+function perfEventsHeld(): { fds: number; mappings: number } {
+  let fds = 0;
+  for (const e of Deno.readDirSync("/proc/self/fd")) {
+    try {
+      if (Deno.readLinkSync(`/proc/self/fd/${e.name}`) === "anon_inode:[perf_event]") fds++;
+    } catch { /* closed meanwhile (the readDir's own fd) */ }
+  }
+  const maps = Deno.readTextFileSync("/proc/self/maps").split("\n");
+  return { fds, mappings: maps.filter((l) => l.endsWith("anon_inode:[perf_event]")).length };
+}
+
+kernelTest(
+  "buffers: perf buffers read in place; a closed object leaves no perf event held",
+  async () => {
+    const before = perfEventsHeld();
+    const child = new WasmBpfCommand(guest("perfbuf/perfbuf.wasm"), {
+      args: [String(Deno.pid), String(COUNT)],
+      stdout: "piped",
+      isolation: "inline",
+    }).spawn();
+    const reader = child.stdout.pipeThrough(new TextDecoderStream()).getReader();
+    let out = await readUntil(reader, "ready\n");
+    // both pollers exist: each online CPU's perf buffer is mapped twice (libbpf's mapping and
+    // the pump's in-place one)
+    const during = perfEventsHeld();
+    const cpus = onlineCpus();
+    assert.ok(during.fds >= before.fds + cpus, `perf event fds: ${JSON.stringify(during)}`);
+    assert.equal(during.mappings - before.mappings, 2 * cpus, "each CPU's buffer mapped twice");
+    triggerOnOneCpu();
+    out += await readUntil(reader);
+    assert.equal((await child.status).code, 0, out);
+    assert.match(out, /^close=0$/m, out);
+    // closed: the fds are closed and the pump's mapping replaced at once, not at a later GC
+    assert.deepEqual(perfEventsHeld(), before, out);
+  },
+);

@@ -43,7 +43,7 @@ kernelTest(
     assert.equal(r.code, 0, describeRun(r));
     assert.match(
       r.stderr,
-      /buffer ring: ringbuf-pump consumer/,
+      /buffer ring: ringbuf-inplace consumer/,
       `consumer in use\n${describeRun(r)}`,
     );
     // full: the first RING_FIT records, in order and intact; the rest dropped by the producer

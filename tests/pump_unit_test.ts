@@ -5,9 +5,9 @@
  */
 
 import assert from "node:assert/strict";
+import { asWasmFunction } from "./helpers/wasm_function.ts";
 import { promising, suspending } from "../src/ffi/jspi.ts";
 import { concatBytes as concat } from "../src/bytes.ts";
-import { name, section, vec, wasmModule } from "../src/format/wasm.ts";
 import {
   Dispatcher,
   FILL_NONE,
@@ -57,18 +57,6 @@ function perfLost(count: number): Uint8Array {
 const payload = (i: number, len: number) => Uint8Array.from({ length: len }, (_, j) => i + j);
 
 type Callback = (ctx: number, data: number, n: number) => number | Promise<number>;
-
-/** A JSPI-suspending import seen as a wasm function (a guest callback is one): a module that
- * imports `(i32, i32, i32) -> i32` and exports it again. */
-function asWasmFunction(imported: WebAssembly.ImportValue): unknown {
-  const i32 = [0x7f];
-  const bytes = wasmModule([
-    section(1, vec([[0x60, ...vec([i32, i32, i32]), ...vec([i32])]])), // type (i32, i32, i32) -> i32
-    section(2, vec([[...name("m"), ...name("f"), 0, 0]])), // import "m" "f" (func, type 0)
-    section(7, vec([[...name("f"), 0, 0]])), // export "f" (func 0)
-  ]);
-  return new WebAssembly.Instance(new WebAssembly.Module(bytes), { m: { f: imported } }).exports.f;
-}
 
 /** A pump over fake batches: each fill stages the next batch, then says none is ready. */
 function harness(format: RecordFormat, batches: Uint8Array[], callback: Callback, opts: {

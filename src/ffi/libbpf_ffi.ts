@@ -118,6 +118,9 @@ const symbols = {
     result: "i32",
     optional: true,
   },
+  /** int perf_buffer__buffer_fd(const struct perf_buffer *pb, size_t buf_idx): the perf event
+   * fd of one per-CPU buffer (libbpf >= 0.1), mapped a second time to read it in place */
+  perf_buffer__buffer_fd: { parameters: ["pointer", "usize"], result: "i32", optional: true },
   /** void perf_buffer__free(struct perf_buffer *pb) */
   perf_buffer__free: { parameters: ["pointer"], result: "void" },
 

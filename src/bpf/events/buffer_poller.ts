@@ -17,8 +17,8 @@ import { getLibbpf, ptrErr } from "../../ffi/libbpf_ffi.ts";
 import { getLibc, lastErrno } from "../../ffi/libc_ffi.ts";
 import { LinuxErrno } from "../../ffi/errno.ts";
 import { type MapInfo, MapType } from "../bpf_objects.ts";
-import { MmapRing } from "./ringbuf_reader.ts";
-import { PerfReader } from "./perfbuf_reader.ts";
+import { InPlaceRing, MmapRing } from "./ringbuf_reader.ts";
+import { InPlacePerf, PerfReader } from "./perfbuf_reader.ts";
 import { type RecordFormat, Staging } from "./pump.ts";
 
 export { RECORD_BUDGET } from "./pump.ts";
@@ -45,20 +45,28 @@ export abstract class BufferPoller {
   readonly #onFree: (() => void)[] = [];
   readonly #events = new Uint8Array(12 * 4);
 
-  protected constructor(map: MapInfo, stagingMax: number) {
+  protected constructor(map: MapInfo, staging: Staging) {
     this.map = map;
-    this.staging = new Staging(Math.min(stagingMax, STAGING_BYTES), stagingMax);
+    this.staging = staging;
   }
 
-  /** A poller for `map`, or a negative errno (-EINVAL for a map that is no buffer). */
-  static create(map: MapInfo, log: (msg: string) => void): BufferPoller | number {
+  /** A poller for `map`, or a negative errno (-EINVAL for a map that is no buffer). `log`
+   * hears errors, `debug` why a buffer is not read in place. */
+  static create(
+    map: MapInfo,
+    log: (msg: string) => void,
+    debug: (msg: string) => void = () => {},
+  ): BufferPoller | number {
     if (map.type === MapType.RINGBUF) {
+      const inPlace = InPlaceRing.open(map.fd, map.maxEntries);
+      if (typeof inPlace !== "string") return new RingPoller(map, inPlace);
+      debug(`ring buffer ${map.name}: not read in place (copying instead): ${inPlace}`);
       const ring = MmapRing.open(map.fd, map.maxEntries);
       if (typeof ring !== "string") return new RingPoller(map, ring);
       log(`ring buffer ${map.name}: ${ring}`);
       return -LinuxErrno.EIO;
     }
-    if (map.type === MapType.PERF_EVENT_ARRAY) return PerfPoller.open(map, log);
+    if (map.type === MapType.PERF_EVENT_ARRAY) return PerfPoller.open(map, log, debug);
     return -LinuxErrno.EINVAL;
   }
 
@@ -120,13 +128,19 @@ export abstract class BufferPoller {
   }
 }
 
-/** A ring buffer: our own mapping of the ring, polled through the map fd itself (a ring buffer
- * map fd is readable while data is pending). */
-class RingPoller extends BufferPoller {
-  readonly #ring: MmapRing;
+/** A copying staging memory for batches of up to `max` bytes. */
+function stagingFor(max: number): Staging {
+  return new Staging(Math.min(max, STAGING_BYTES), max);
+}
 
-  constructor(map: MapInfo, ring: MmapRing) {
-    super(map, ring.size);
+/** A ring buffer: our own mapping of the ring, read in place by the pump or (fallback) copied
+ * into a staging memory; polled through the map fd itself (a ring buffer map fd is readable
+ * while data is pending). */
+class RingPoller extends BufferPoller {
+  readonly #ring: MmapRing | InPlaceRing;
+
+  constructor(map: MapInfo, ring: MmapRing | InPlaceRing) {
+    super(map, ring instanceof InPlaceRing ? ring.staging : stagingFor(ring.size));
     this.#ring = ring;
   }
 
@@ -135,7 +149,7 @@ class RingPoller extends BufferPoller {
   }
 
   get kind(): string {
-    return "ringbuf-pump";
+    return this.#ring instanceof InPlaceRing ? "ringbuf-inplace" : "ringbuf-copy";
   }
 
   protected get readyFd(): number {
@@ -143,7 +157,8 @@ class RingPoller extends BufferPoller {
   }
 
   protected stageReady(): boolean {
-    return this.#ring.stage(this.staging);
+    const ring = this.#ring;
+    return ring instanceof InPlaceRing ? ring.fill() : ring.stage(this.staging);
   }
 
   protected freeBuffer(): void {
@@ -152,22 +167,30 @@ class RingPoller extends BufferPoller {
 }
 
 /** A perf buffer: libbpf opens the per-CPU perf events and maps them (`perf_buffer__new`);
- * we read the mappings. libbpf's sample callbacks are never called (we never call its
- * consume functions), so it gets none. */
+ * the pump reads them in place through a second mapping of each (InPlacePerf), or (fallback)
+ * we copy batches from libbpf's mappings into a staging memory (PerfReader). libbpf's sample
+ * callbacks are never called (we never call its consume functions), so it gets none. */
 class PerfPoller extends BufferPoller {
   readonly #pb: Deno.PointerObject;
-  readonly #reader: PerfReader;
+  readonly #reader: PerfReader | InPlacePerf;
 
-  private constructor(map: MapInfo, pb: Deno.PointerObject, reader: PerfReader) {
-    super(map, reader.size);
+  private constructor(map: MapInfo, pb: Deno.PointerObject, reader: PerfReader | InPlacePerf) {
+    super(map, reader instanceof InPlacePerf ? reader.staging : stagingFor(reader.size));
     this.#pb = pb;
     this.#reader = reader;
   }
 
-  static open(map: MapInfo, log: (msg: string) => void): PerfPoller | number {
+  static open(
+    map: MapInfo,
+    log: (msg: string) => void,
+    debug: (msg: string) => void,
+  ): PerfPoller | number {
     const lib = getLibbpf();
     const pb = lib.perf_buffer__new(map.fd, BigInt(PERF_BUFFER_PAGES), null, null, null, null);
     if (pb === null) return ptrErr(pb);
+    const inPlace = InPlacePerf.open(pb);
+    if (typeof inPlace !== "string") return new PerfPoller(map, pb, inPlace);
+    debug(`perf buffer ${map.name}: not read in place (copying instead): ${inPlace}`);
     const reader = PerfReader.open(pb);
     if (typeof reader === "string") {
       log(`perf buffer ${map.name}: ${reader}`);
@@ -182,7 +205,7 @@ class PerfPoller extends BufferPoller {
   }
 
   get kind(): string {
-    return "perfbuf-pump";
+    return this.#reader instanceof InPlacePerf ? "perfbuf-inplace" : "perfbuf-copy";
   }
 
   protected get readyFd(): number {
@@ -190,10 +213,13 @@ class PerfPoller extends BufferPoller {
   }
 
   protected stageReady(): boolean {
-    return this.#reader.stage(this.staging);
+    const r = this.#reader;
+    return r instanceof InPlacePerf ? r.fill() : r.stage(this.staging);
   }
 
   protected freeBuffer(): void {
+    // our mappings first: perf_buffer__free then closes the last references to the events
+    if (this.#reader instanceof InPlacePerf) this.#reader.close();
     getLibbpf().perf_buffer__free(this.#pb);
   }
 }

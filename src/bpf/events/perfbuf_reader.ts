@@ -14,20 +14,47 @@
  */
 
 import { getLibbpf } from "../../ffi/libbpf_ffi.ts";
+import { errnoName } from "../../ffi/errno.ts";
 import { pageSize } from "./ringbuf_reader.ts";
-import type { Staging } from "./pump.ts";
+import { Staging } from "./pump.ts";
+import { FixedMemory } from "./in_place_memory.ts";
 
-/** libbpf's per-CPU ring accessors, or null when this libbpf lacks perf_buffer__buffer. */
-function getExtra() {
+/** libbpf's per-CPU buffers of `pb` (the index libbpf knows each by, and its mapping) and
+ * their common data size; or why not. */
+function perCpuBuffers(
+  pb: Deno.PointerObject,
+): { size: number; buffers: { index: number; base: bigint }[] } | string {
   const lib = getLibbpf();
   const buffer = lib.perf_buffer__buffer;
-  if (!buffer) return null;
-  return { perf_buffer__buffer_cnt: lib.perf_buffer__buffer_cnt, perf_buffer__buffer: buffer };
+  if (!buffer) return "libbpf has no perf_buffer__buffer (libbpf >= 1.0 has it)";
+  const count = Number(lib.perf_buffer__buffer_cnt(pb));
+  const page = pageSize();
+  const bufOut = new BigUint64Array(1);
+  const sizeOut = new BigUint64Array(1);
+  const buffers: { index: number; base: bigint }[] = [];
+  let size = 0;
+  for (let i = 0; i < count; i++) {
+    const err = buffer(pb, i, bufOut, sizeOut);
+    if (err === -2) continue; // -ENOENT: no buffer for this (offline) CPU
+    if (err < 0) return `perf_buffer__buffer(${i}): ${errnoName(-err)}`;
+    const sz = Number(sizeOut[0]);
+    if (sz <= 0 || (sz & (sz - 1)) !== 0 || sz > 2 ** 30 || sz % page || (size && sz !== size)) {
+      return `unexpected perf buffer size ${sz}`;
+    }
+    size = sz;
+    if (bufOut[0] === 0n) return `perf_buffer__buffer(${i}) gave NULL`;
+    buffers.push({ index: i, base: bufOut[0] });
+  }
+  if (buffers.length === 0) return "no perf buffers";
+  return { size, buffers };
 }
 
 /** data_head / data_tail, as BigUint64Array indexes into the header page. */
 const HEAD = 1024 / 8;
 const TAIL = 1032 / 8;
+/** data_offset / data_size (Linux >= 4.1): known values for the in-place self-check. */
+const DATA_OFFSET = 1040 / 8;
+const DATA_SIZE = 1048 / 8;
 
 interface CpuRing {
   readonly meta: BigUint64Array;
@@ -48,29 +75,17 @@ export class PerfReader {
 
   /** A reader over every per-CPU buffer of `pb`, or why not. */
   static open(pb: Deno.PointerObject): PerfReader | string {
-    const lib = getExtra();
-    if (!lib) return "libbpf has no perf_buffer__buffer (libbpf >= 1.0 has it)";
-    const count = Number(lib.perf_buffer__buffer_cnt(pb));
+    const found = perCpuBuffers(pb);
+    if (typeof found === "string") return found;
+    const { size, buffers } = found;
     const page = pageSize();
-    const bufOut = new BigUint64Array(1);
-    const sizeOut = new BigUint64Array(1);
-    const rings: CpuRing[] = [];
-    let size = 0;
-    for (let i = 0; i < count; i++) {
-      const err = lib.perf_buffer__buffer(pb, i, bufOut, sizeOut);
-      if (err === -2) continue; // -ENOENT: no buffer for this (offline) CPU
-      if (err < 0) return `perf_buffer__buffer(${i}): ${err}`;
-      const sz = Number(sizeOut[0]);
-      if (sz <= 0 || (sz & (sz - 1)) !== 0 || sz > 2 ** 30 || (size && sz !== size)) {
-        return `unexpected perf buffer size ${sz}`;
-      }
-      size = sz;
-      const base = Deno.UnsafePointer.create(bufOut[0]);
-      if (base === null) return `perf_buffer__buffer(${i}) gave NULL`;
-      const ab = Deno.UnsafePointerView.getArrayBuffer(base, page + sz);
-      rings.push({ meta: new BigUint64Array(ab, 0, page / 8), d8: new Uint8Array(ab, page, sz) });
-    }
-    if (rings.length === 0) return "no perf buffers";
+    const rings = buffers.map(({ base }): CpuRing => {
+      const ab = Deno.UnsafePointerView.getArrayBuffer(
+        Deno.UnsafePointer.create(base)!,
+        page + size,
+      );
+      return { meta: new BigUint64Array(ab, 0, page / 8), d8: new Uint8Array(ab, page, size) };
+    });
     return new PerfReader(rings, size);
   }
 
@@ -96,5 +111,130 @@ export class PerfReader {
       return true;
     }
     return false;
+  }
+}
+
+/**
+ * A perf buffer read in place by the pump: each CPU's perf event fd (`perf_buffer__buffer_fd`)
+ * mapped a second time into one fixed memory (in_place_memory.ts), CPU i at i * (page + size):
+ * its `perf_event_mmap_page`, then its data area (singly mapped: a record may cross the end,
+ * and the pump copies it out in two pieces).
+ *
+ * Per batch (`fill`), JS publishes data_tail of the CPU the pump was reading (tail = pos +
+ * head), then hands the pump the next CPU's pending range: base = its data area, head/end =
+ * [data_tail, data_head) as offsets into the data area, unwrapped (the pump masks them). The
+ * pump also publishes data_tail every PUBLISH_EVERY records. The mapping is read-write (a perf
+ * ring's consumer writes data_tail in its header page); the pump writes only data_tail.
+ */
+export class InPlacePerf {
+  readonly staging: Staging;
+  readonly size: number;
+  readonly #mem: FixedMemory | null;
+  readonly #metas: BigUint64Array[];
+  readonly #stride: number;
+  readonly #page: number;
+  /** The CPU the pump is reading (-1: none), and the one `fill` looks at first. */
+  #cur = -1;
+  #next = 0;
+  #closed = false;
+
+  private constructor(
+    memory: WebAssembly.Memory,
+    mem: FixedMemory | null,
+    cpus: number,
+    page: number,
+    size: number,
+  ) {
+    this.#mem = mem;
+    this.#page = page;
+    this.#stride = page + size;
+    this.#metas = Array.from(
+      { length: cpus },
+      (_, i) => new BigUint64Array(memory.buffer as ArrayBuffer, i * (page + size), page / 8),
+    );
+    this.size = size;
+    this.staging = Staging.inPlace(memory);
+    this.staging.mask.value = size - 1;
+  }
+
+  /** Maps every per-CPU buffer of `pb` in place, or explains why not (the caller falls back to
+   * {@link PerfReader}). */
+  static open(pb: Deno.PointerObject): InPlacePerf | string {
+    const bufferFd = getLibbpf().perf_buffer__buffer_fd;
+    if (!bufferFd) return "libbpf has no perf_buffer__buffer_fd";
+    const found = perCpuBuffers(pb);
+    if (typeof found === "string") return found;
+    const { size, buffers } = found;
+    const page = pageSize();
+    const fds: number[] = [];
+    for (const { index } of buffers) {
+      const fd = bufferFd(pb, BigInt(index));
+      if (fd < 0) return `perf_buffer__buffer_fd(${index}): ${errnoName(-fd)}`;
+      fds.push(fd);
+    }
+    const stride = page + size;
+    const mem = FixedMemory.create(fds.length * stride);
+    if (typeof mem === "string") return mem;
+    const metas = fds.map((_, i) => new BigUint64Array(mem.buffer, i * stride, page / 8));
+    for (const meta of metas) meta[DATA_OFFSET] = meta[DATA_SIZE] = 0xa5a5a5a5n;
+    for (let i = 0; i < fds.length; i++) {
+      const why = mem.map(i * stride, stride, true, fds[i], 0);
+      if (why) {
+        mem.release();
+        return why;
+      }
+      const meta = metas[i];
+      if (meta[DATA_OFFSET] !== BigInt(page) || meta[DATA_SIZE] !== BigInt(size)) {
+        mem.release();
+        return "the kernel's pages do not show through the memory (self-check)";
+      }
+    }
+    return new InPlacePerf(mem.memory, mem, fds.length, page, size);
+  }
+
+  /** The protocol over `cpus` perf rings laid out (as above) in plain `memory` by someone
+   * else: tests, which play the kernel. */
+  static over(memory: WebAssembly.Memory, cpus: number, page: number, size: number): InPlacePerf {
+    return new InPlacePerf(memory, null, cpus, page, size);
+  }
+
+  /** A pump's fill: publishes data_tail of the CPU the pump was reading, and hands it the next
+   * CPU's pending records; false when no CPU has any. */
+  fill(): boolean {
+    if (this.#closed) return false;
+    const s = this.staging;
+    if (this.#cur >= 0) {
+      Atomics.store(this.#metas[this.#cur], TAIL, s.pos.value + BigInt(s.head.value));
+      this.#cur = -1;
+    }
+    const n = this.#metas.length;
+    const mask = this.size - 1;
+    for (let i = 0; i < n; i++) {
+      const cpu = (this.#next + i) % n;
+      const meta = this.#metas[cpu];
+      const head = Number(Atomics.load(meta, HEAD));
+      const tail = Number(meta[TAIL]);
+      if (tail >= head) continue;
+      this.#next = (cpu + 1) % n;
+      this.#cur = cpu;
+      const off = tail & mask;
+      s.base.value = cpu * this.#stride + this.#page;
+      s.meta.value = cpu * this.#stride + TAIL * 8;
+      s.pos.value = BigInt(tail - off);
+      s.head.value = off;
+      s.end.value = off + Math.min(head - tail, this.size);
+      return true;
+    }
+    return false;
+  }
+
+  /** Replaces the mappings with anonymous memory: the perf events are released with their fds
+   * (perf_buffer__free), not at the next GC; idempotent. */
+  close(): void {
+    if (this.#closed) return;
+    this.#closed = true;
+    this.#cur = -1;
+    this.staging.end.value = this.staging.head.value;
+    this.#mem?.release();
   }
 }

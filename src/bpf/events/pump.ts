@@ -15,9 +15,14 @@
  */
 
 import { suspending } from "../../ffi/jspi.ts";
-import { dispatcherModuleBytes, pumpModuleBytes, type RecordFormat } from "./pump_wasm.ts";
+import {
+  dispatcherModuleBytes,
+  pumpModuleBytes,
+  type PumpVariant,
+  type RecordFormat,
+} from "./pump_wasm.ts";
 
-export { FILL_NONE, FILL_PAUSED, FILL_STAGED, RECORD_BUDGET } from "./pump_wasm.ts";
+export { FILL_NONE, FILL_PAUSED, FILL_STAGED, PUBLISH_EVERY, RECORD_BUDGET } from "./pump_wasm.ts";
 export type { RecordFormat } from "./pump_wasm.ts";
 
 const WASM_PAGE = 65536;
@@ -74,25 +79,56 @@ export class Dispatcher {
   remove(slot: number): void {
     this.#slots.set(slot, null);
     this.#free.push(slot);
+    this.#removals++;
+  }
+
+  #removals = 0;
+  /** Counts removals: a slot remembered with an older count may be gone. */
+  get removals(): number {
+    return this.#removals;
   }
 }
 
-/** A buffer's staged records: a staging memory (grown, up to `maxBytes`, for a batch that
- * does not fit) and the [head, end) range of it not yet delivered. Shared by the buffer's
- * pumps. */
+const i32Global = () => new WebAssembly.Global({ value: "i32", mutable: true }, 0);
+
+/** A buffer's records as its pumps read them (memory 1 of a pump) and the [head, end) range of
+ * them not yet delivered. Shared by the buffer's pumps.
+ *
+ * Either a staging memory the host copies records into (grown, up to `maxBytes`, for a batch
+ * that does not fit), or ({@link Staging.inPlace}) a fixed memory with the kernel's buffer pages
+ * mapped into it, where the pump reads the records where the kernel wrote them. */
 export class Staging {
   readonly memory: WebAssembly.Memory;
-  readonly head = new WebAssembly.Global({ value: "i32", mutable: true }, 0);
-  readonly end = new WebAssembly.Global({ value: "i32", mutable: true }, 0);
+  /** The records are read in place (base, mask, pos and meta are used). */
+  readonly inPlace: boolean;
+  readonly head: WebAssembly.Global = i32Global();
+  readonly end: WebAssembly.Global = i32Global();
   /** Perf buffers: samples the kernel reported lost, not yet logged. */
   readonly lost = new WebAssembly.Global({ value: "i64", mutable: true }, 0n);
+  /** In place, perf: the data area's address; the byte at offset x is at base + (x & mask). */
+  readonly base: WebAssembly.Global = i32Global();
+  readonly mask: WebAssembly.Global = i32Global();
+  /** In place: the consumer position is pos + head, published by the pump at [meta]. */
+  readonly pos = new WebAssembly.Global({ value: "i64", mutable: true }, 0n);
+  readonly meta: WebAssembly.Global = i32Global();
   #u8: Uint8Array;
 
-  constructor(initialBytes: number, maxBytes: number) {
-    const max = Math.max(1, Math.ceil(maxBytes / WASM_PAGE));
-    const initial = Math.min(max, Math.max(1, Math.ceil(initialBytes / WASM_PAGE)));
-    this.memory = new WebAssembly.Memory({ initial, maximum: max });
+  constructor(initialBytes: number, maxBytes: number, fixed?: WebAssembly.Memory) {
+    if (fixed) {
+      this.memory = fixed;
+      this.inPlace = true;
+    } else {
+      const max = Math.max(1, Math.ceil(maxBytes / WASM_PAGE));
+      const initial = Math.min(max, Math.max(1, Math.ceil(initialBytes / WASM_PAGE)));
+      this.memory = new WebAssembly.Memory({ initial, maximum: max });
+      this.inPlace = false;
+    }
     this.#u8 = new Uint8Array(this.memory.buffer);
+  }
+
+  /** The records of a buffer mapped into `memory` (fixed size), read in place. */
+  static inPlace(memory: WebAssembly.Memory): Staging {
+    return new Staging(0, 0, memory);
   }
 
   get u8(): Uint8Array {
@@ -152,17 +188,26 @@ export class RecordPump {
     host: PumpHost,
   ): RecordPump | string {
     if (typeof callback !== "function") return "the callback is no function";
-    const shared = typeof SharedArrayBuffer !== "undefined" &&
-      guestMemory.buffer instanceof SharedArrayBuffer;
-    const mod = compiled(
-      `${format}${shared ? "-shared" : ""}`,
-      () => pumpModuleBytes(format, shared),
-    );
+    const variant: PumpVariant = {
+      format,
+      sharedGuestMemory: typeof SharedArrayBuffer !== "undefined" &&
+        guestMemory.buffer instanceof SharedArrayBuffer,
+      inPlace: staging.inPlace,
+      acquireHeaders: staging.inPlace && Deno.build.arch !== "x86_64",
+    };
+    const mod = compiled(JSON.stringify(variant), () => pumpModuleBytes(variant));
+    const s = staging;
     try {
       const instance = new WebAssembly.Instance(mod, {
         g: { cb: callback as (...args: number[]) => number, mem: guestMemory },
         h: { fill: () => host.fill(), wait: suspending((t: number) => host.wait(t)) },
-        p: { stage: staging.memory, head: staging.head, end: staging.end, lost: staging.lost },
+        p: {
+          stage: s.memory,
+          head: s.head,
+          end: s.end,
+          lost: s.lost,
+          ...(s.inPlace ? { base: s.base, mask: s.mask, pos: s.pos, meta: s.meta } : {}),
+        },
       });
       return new RecordPump(instance.exports.poll as PumpPoll);
     } catch (e) {

@@ -111,6 +111,10 @@ const I32_SUB = 0x6b;
 const I32_AND = 0x71;
 const I32_OR = 0x72;
 const I64_ADD = 0x7c;
+const I64_EXTEND_I32_U = 0xad;
+/** i32.atomic.load, i64.atomic.store (threads; valid on an unshared memory too) */
+const I32_ATOMIC_LOAD = [0xfe, 0x10];
+const I64_ATOMIC_STORE = [0xfe, 0x18];
 const VOID = 0x40;
 /** memory.copy dst_mem src_mem */
 const MEMORY_COPY = [0xfc, 0x0a];
@@ -189,9 +193,27 @@ export function dispatcherModuleBytes(): Uint8Array {
 /** The record formats a pump reads from its staging memory. */
 export type RecordFormat = "ring" | "perf";
 
+/** How a pump reads its records: from a staging memory the host filled (contiguous records,
+ * consumed positions kept by the host), or in place from the kernel's pages mapped into the
+ * pump's own memory (in_place_memory.ts), publishing its consumer position itself. */
+export interface PumpVariant {
+  format: RecordFormat;
+  /** The guest memory is a shared one (an import must match its sharing). */
+  sharedGuestMemory?: boolean;
+  /** Records are read in place (the p.base/mask/pos/meta globals are imported). */
+  inPlace?: boolean;
+  /** Ring record headers are read with acquire loads (atomic): every target but x86-64,
+   * whose plain loads are not reordered with later loads. */
+  acquireHeaders?: boolean;
+}
+
+/** The consumer position is published (in place), and the record budget checked, once per
+ * this many records (a power of two dividing RECORD_BUDGET). */
+export const PUBLISH_EVERY = 256;
+
 // imported functions and globals of a pump
 const CB = 0, FILL = 1, WAIT = 2;
-const HEAD_G = 0, END_G = 1, LOST_G = 2;
+const HEAD_G = 0, END_G = 1, LOST_G = 2, BASE_G = 3, MASK_G = 4, POS_G = 5, META_G = 6;
 
 // locals of `poll`: the four parameters, then these
 const CTX = 0,
@@ -206,8 +228,9 @@ const CTX = 0,
   COUNT = 9,
   WAITED = 10,
   LEN = 11,
-  HDR = 12;
-const POLL_LOCALS = 9;
+  HDR = 12,
+  FIRST = 13;
+const POLL_LOCALS = 10;
 
 // BPF ring buffer record header: u32 len with these bits, u32 page offset
 const DISCARD_BIT = 0x40000000;
@@ -245,35 +268,106 @@ function copyRecord(): number[] {
 }
 
 /** Reads the record at HEAD (inside the poll loop, label 0): moves `head` past it, and either
- * sets SRC/LEN to its data or continues the loop (a record with no data for the guest). */
-function parseRecord(format: RecordFormat): number[] {
-  if (format === "ring") {
+ * sets SRC/LEN to its data (SRC: in place perf, the data's offset in the ring; otherwise its
+ * address in memory 1) or continues the loop (a record with no data for the guest). */
+function parseRecord(v: PumpVariant): number[] {
+  if (v.format === "ring") {
+    // (in place, head..end lies in the doubly mapped data area: a record is contiguous)
+    const loadHeader = v.acquireHeaders ? [...I32_ATOMIC_LOAD, ...m1(2)] : [I32_LOAD, ...m1(2)];
     return [
-      // hdr = load32 [head]; len = hdr & LEN_MASK; head = head + ((len + 8 + 7) & ~7)
-      ...[...get(HEAD), I32_LOAD, ...m1(2), ...tee(HDR), ...k(LEN_MASK), I32_AND, ...tee(LEN)],
+      // hdr = load32 [head]; BUSY (bit 31: hdr < 0): still being written, stop before it
+      ...[...get(HEAD), ...loadHeader, ...tee(HDR), ...k(0), I32_LT_S, IF, VOID],
+      ...[...get(HEAD), GLOBAL_SET, END_G, BR, 1, END],
+      // len = hdr & LEN_MASK; head = head + ((len + 8 + 7) & ~7)
+      ...[...get(HDR), ...k(LEN_MASK), I32_AND, ...tee(LEN)],
       ...[...k(15), I32_ADD, ...k(-8), I32_AND, ...get(HEAD), I32_ADD, GLOBAL_SET, HEAD_G],
-      // discarded: skip it (staging holds no BUSY record: fill stops before one)
+      // discarded: skip it (consumed all the same)
       ...[...get(HDR), ...k(DISCARD_BIT), I32_AND, BR_IF, 0],
       ...[...get(HEAD), ...k(8), I32_ADD, ...set(SRC)],
     ];
   }
+  if (!v.inPlace) {
+    return [
+      // size = load16 [head + 6]; a size under 8 cannot be walked: drop the batch
+      ...[...get(HEAD), I32_LOAD16_U, ...m1(1, 6), ...tee(LEN), ...k(8), I32_LT_U, IF, VOID],
+      ...[GLOBAL_GET, END_G, GLOBAL_SET, HEAD_G, BR, 1, END],
+      ...[...get(HEAD), ...get(LEN), I32_ADD, GLOBAL_SET, HEAD_G],
+      // PERF_RECORD_LOST: lost += load64 [head + 16]
+      ...[...get(HEAD), I32_LOAD, ...m1(2), ...tee(HDR), ...k(PERF_RECORD_LOST), I32_EQ, IF, VOID],
+      ...[GLOBAL_GET, LOST_G, ...get(HEAD), I64_LOAD, ...m1(3, 16), I64_ADD, GLOBAL_SET, LOST_G],
+      ...[BR, 1, END],
+      ...[...get(HDR), ...k(PERF_RECORD_SAMPLE), I32_NE, BR_IF, 0],
+      // PERF_RECORD_SAMPLE: u32 size at +8, the data at +12
+      ...[...get(HEAD), I32_LOAD, ...m1(2, 8), ...set(LEN), ...get(HEAD), ...k(12), I32_ADD],
+      ...set(SRC),
+    ];
+  }
+  // In place, perf: head and end are offsets into the CPU's data area, unwrapped; the byte at
+  // offset x is at base + (x & mask). Headers are 8-byte aligned: a field of one never crosses
+  // the end, a sample's data may.
+  const at = (delta: number) => [
+    GLOBAL_GET,
+    BASE_G,
+    ...get(HEAD),
+    ...(delta ? [...k(delta), I32_ADD] : []),
+    GLOBAL_GET,
+    MASK_G,
+    I32_AND,
+    I32_ADD,
+  ];
   return [
-    // size = load16 [head + 6]; a size under 8 cannot be walked: drop the batch
-    ...[...get(HEAD), I32_LOAD16_U, ...m1(1, 6), ...tee(LEN), ...k(8), I32_LT_U, IF, VOID],
+    // size = load16 [at(0) + 6]; a size under 8 cannot be walked: drop the batch
+    ...[...at(0), I32_LOAD16_U, ...m1(1, 6), ...tee(LEN), ...k(8), I32_LT_U, IF, VOID],
     ...[GLOBAL_GET, END_G, GLOBAL_SET, HEAD_G, BR, 1, END],
     ...[...get(HEAD), ...get(LEN), I32_ADD, GLOBAL_SET, HEAD_G],
-    // PERF_RECORD_LOST: lost += load64 [head + 16]
-    ...[...get(HEAD), I32_LOAD, ...m1(2), ...tee(HDR), ...k(PERF_RECORD_LOST), I32_EQ, IF, VOID],
-    ...[GLOBAL_GET, LOST_G, ...get(HEAD), I64_LOAD, ...m1(3, 16), I64_ADD, GLOBAL_SET, LOST_G],
+    ...[...at(0), I32_LOAD, ...m1(2), ...tee(HDR), ...k(PERF_RECORD_LOST), I32_EQ, IF, VOID],
+    ...[GLOBAL_GET, LOST_G, ...at(16), I64_LOAD, ...m1(3), I64_ADD, GLOBAL_SET, LOST_G],
     ...[BR, 1, END],
     ...[...get(HDR), ...k(PERF_RECORD_SAMPLE), I32_NE, BR_IF, 0],
-    // PERF_RECORD_SAMPLE: u32 size at +8, the data at +12
-    ...[...get(HEAD), I32_LOAD, ...m1(2, 8), ...set(LEN), ...get(HEAD), ...k(12), I32_ADD],
-    ...set(SRC),
+    ...[...at(8), I32_LOAD, ...m1(2), ...set(LEN)],
+    ...[...get(HEAD), ...k(12), I32_ADD, GLOBAL_GET, MASK_G, I32_AND, ...set(SRC)],
   ];
 }
 
-function pollBody(format: RecordFormat): number[] {
+/** Copies the record (SRC, N) to guest memory at DATA; in place perf, in two pieces when it
+ * crosses the end of the ring. */
+function copyOut(v: PumpVariant): number[] {
+  if (v.format !== "perf" || !v.inPlace) return copyRecord();
+  return [
+    // if (src + n > mask + 1) { first = mask + 1 - src; two memory.copy } else copy at base+src
+    ...[...get(SRC), ...get(N), I32_ADD, GLOBAL_GET, MASK_G, ...k(1), I32_ADD, I32_GT_U, IF, VOID],
+    ...[GLOBAL_GET, MASK_G, ...k(1), I32_ADD, ...get(SRC), I32_SUB, ...set(FIRST)],
+    ...[
+      ...get(DATA),
+      GLOBAL_GET,
+      BASE_G,
+      ...get(SRC),
+      I32_ADD,
+      ...get(FIRST),
+      ...MEMORY_COPY,
+      0,
+      1,
+    ],
+    ...[...get(DATA), ...get(FIRST), I32_ADD, GLOBAL_GET, BASE_G, ...get(N), ...get(FIRST)],
+    ...[I32_SUB, ...MEMORY_COPY, 0, 1],
+    ELSE,
+    ...[GLOBAL_GET, BASE_G, ...get(SRC), I32_ADD, ...set(SRC)],
+    ...copyRecord(),
+    END,
+  ];
+}
+
+/** In place: consumer position = pos + head, stored (atomically, seq-cst) at [meta]. The only
+ * store a pump makes to memory 1, and [meta] lies in the one writable page of the buffer. */
+function publish(v: PumpVariant): number[] {
+  if (!v.inPlace) return [];
+  return [
+    ...[GLOBAL_GET, META_G, GLOBAL_GET, POS_G, GLOBAL_GET, HEAD_G, I64_EXTEND_I32_U, I64_ADD],
+    ...[...I64_ATOMIC_STORE, ...m1(3)],
+  ];
+}
+
+function pollBody(v: PumpVariant): number[] {
   const wait = [...get(TIMEOUT), CALL, WAIT, ...tee(R), ...returnIfNegative(R)];
   return body(POLL_LOCALS, [
     LOOP,
@@ -293,30 +387,30 @@ function pollBody(format: RecordFormat): number[] {
     ...[...k(1), ...set(WAITED), BR, 1, END],
     // the record at head
     ...[GLOBAL_GET, HEAD_G, ...set(HEAD)],
-    ...parseRecord(format),
+    ...parseRecord(v),
     // n = len < max ? len : max (unsigned; max >= 0)
     ...[...get(LEN), ...get(MAX), ...get(LEN), ...get(MAX), I32_LT_U, SELECT, ...set(N)],
-    ...copyRecord(),
+    ...copyOut(v),
     // r = cb(ctx, data, n); if (r < 0) return r
     ...[...get(CTX), ...get(DATA), ...get(N), CALL, CB, ...tee(R), ...returnIfNegative(R)],
-    // if (++count >= budget) return count
-    ...[...get(COUNT), ...k(1), I32_ADD, ...tee(COUNT), ...k(RECORD_BUDGET), I32_GE_U],
-    ...[IF, VOID, ...get(COUNT), RETURN, END],
+    // once per PUBLISH_EVERY records: publish (in place); if (count >= budget) return count
+    ...[...get(COUNT), ...k(1), I32_ADD, ...tee(COUNT), ...k(PUBLISH_EVERY - 1), I32_AND],
+    ...[I32_EQZ, IF, VOID, ...publish(v)],
+    ...[...get(COUNT), ...k(RECORD_BUDGET), I32_GE_U, IF, VOID, ...get(COUNT), RETURN, END, END],
     ...[BR, 0, END],
     UNREACHABLE,
   ]);
 }
 
-/** A pump module's bytes, for records in `format`, importing the guest memory as a shared one
- * when `sharedGuestMemory` (an import must match the memory's sharing). */
-export function pumpModuleBytes(format: RecordFormat, sharedGuestMemory = false): Uint8Array {
+/** A pump module's bytes, for one {@link PumpVariant}. */
+export function pumpModuleBytes(v: PumpVariant): Uint8Array {
   const types = [
     funcType([I32, I32, I32], [I32]), // 0: the guest callback
     funcType([], [I32]), // 1: fill
     funcType([I32], [I32]), // 2: wait
     funcType([I32, I32, I32, I32], [I32]), // 3: poll
   ];
-  const guestLimits = sharedGuestMemory ? [0x03, 0, ...uleb(65536)] : [0x00, 0];
+  const guestLimits = v.sharedGuestMemory ? [0x03, 0, ...uleb(65536)] : [0x00, 0];
   const imports = vec([
     [...name("g"), ...name("cb"), 0x00, ...uleb(0)],
     [...name("h"), ...name("fill"), 0x00, ...uleb(1)],
@@ -326,12 +420,20 @@ export function pumpModuleBytes(format: RecordFormat, sharedGuestMemory = false)
     [...name("p"), ...name("head"), 0x03, I32, 0x01],
     [...name("p"), ...name("end"), 0x03, I32, 0x01],
     [...name("p"), ...name("lost"), 0x03, I64, 0x01],
+    ...(v.inPlace
+      ? [
+        [...name("p"), ...name("base"), 0x03, I32, 0x01],
+        [...name("p"), ...name("mask"), 0x03, I32, 0x01],
+        [...name("p"), ...name("pos"), 0x03, I64, 0x01],
+        [...name("p"), ...name("meta"), 0x03, I32, 0x01],
+      ]
+      : []),
   ]);
   return wasmModule([
     section(1, vec(types)),
     section(2, imports),
     section(3, vec([uleb(3)])),
     section(7, vec([[...name("poll"), 0x00, ...uleb(3)]])),
-    section(10, vec([pollBody(format)])),
+    section(10, vec([pollBody(v)])),
   ]);
 }

@@ -24,7 +24,8 @@
  */
 
 import { getLibc, lastErrno } from "../../ffi/libc_ffi.ts";
-import type { Staging } from "./pump.ts";
+import { Staging } from "./pump.ts";
+import { FixedMemory } from "./in_place_memory.ts";
 
 const PROT_READ = 1;
 const PROT_WRITE = 2;
@@ -98,9 +99,8 @@ export class MmapRing {
   /** Maps the ring buffer map `fd` of `size` bytes (its max_entries), or explains why not. */
   static open(fd: number, size: number): MmapRing | string {
     const page = pageSize();
-    if (size <= 0 || size > MAX_RING || (size & (size - 1)) !== 0 || size % page !== 0) {
-      return `ring size ${size} is not a power-of-2 multiple of the page size up to 1 GiB`;
-    }
+    const bad = badRingSize(size, page);
+    if (bad) return bad;
     const libc = getLibc();
     const cons = libc.mmap(null, BigInt(page), PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0n);
     if (mapFailed(cons)) return `mmap of consumer page failed: errno ${lastErrno()}`;
@@ -164,5 +164,125 @@ export class MmapRing {
     const libc = getLibc();
     libc.munmap(this.#consPtr, this.#consLen);
     libc.munmap(this.#prodPtr, this.#prodLen);
+  }
+}
+
+/** Checks the size of a ring buffer map; null when it can be mapped. */
+function badRingSize(size: number, page: number): string | null {
+  if (size <= 0 || size > MAX_RING || (size & (size - 1)) !== 0 || size % page !== 0) {
+    return `ring size ${size} is not a power-of-2 multiple of the page size up to 1 GiB`;
+  }
+  return null;
+}
+
+/**
+ * A ring buffer read in place by the pump: its pages mapped into a fixed memory
+ * (in_place_memory.ts), laid out as the kernel lays out its own mmap:
+ *
+ *     [0, page)                 consumer page (read-write): consumer_pos
+ *     [page, 2 page)            producer page (read-only): producer_pos
+ *     [2 page, 2 page + 2 size) the data area, twice in a row (read-only)
+ *
+ * Per batch (`fill`), JS publishes the consumer position reached, reads producer_pos and hands
+ * the pump [head, end): the committed range's addresses in the double mapping, so that every
+ * record is contiguous. The pump walks the records itself (stopping before a BUSY one, skipping
+ * DISCARDed ones), copies each into guest memory and publishes consumer_pos every
+ * PUBLISH_EVERY records (consumer position = pos + head). The store of consumer_pos here is
+ * an `Atomics` one (sequentially consistent) before producer_pos is read again: that is what
+ * keeps the kernel's "wake the consumer when it has caught up" decision from racing with us.
+ */
+export class InPlaceRing {
+  readonly staging: Staging;
+  readonly size: number;
+  readonly #mem: FixedMemory | null;
+  readonly #cons: BigUint64Array;
+  readonly #prod: BigUint64Array;
+  readonly #d32: Int32Array;
+  readonly #data: number;
+  #closed = false;
+
+  private constructor(
+    memory: WebAssembly.Memory,
+    mem: FixedMemory | null,
+    page: number,
+    size: number,
+  ) {
+    this.#mem = mem;
+    this.size = size;
+    this.#data = 2 * page;
+    const buffer = memory.buffer as ArrayBuffer;
+    this.#cons = new BigUint64Array(buffer, 0, 1);
+    this.#prod = new BigUint64Array(buffer, page, 1);
+    this.#d32 = new Int32Array(buffer, 2 * page, (2 * size) >>> 2);
+    this.staging = Staging.inPlace(memory);
+    this.staging.meta.value = 0;
+    this.staging.mask.value = size - 1;
+    // nothing staged: the first fill starts from consumer_pos
+    const pos = Number(Atomics.load(this.#cons, 0));
+    const off = this.#data + (pos & (size - 1));
+    this.staging.pos.value = BigInt(pos - off);
+    this.staging.head.value = off;
+    this.staging.end.value = off;
+  }
+
+  /** Maps ring buffer map `fd` of `size` bytes in place, or explains why not (the caller falls
+   * back to {@link MmapRing}). */
+  static open(fd: number, size: number): InPlaceRing | string {
+    const page = pageSize();
+    const bad = badRingSize(size, page);
+    if (bad) return bad;
+    const mem = FixedMemory.create(2 * page + 2 * size);
+    if (typeof mem === "string") return mem;
+    // markers the kernel's pages must replace: consumer page past consumer_pos (zero in the
+    // kernel's), and the first data word of each copy of the data area (equal in the kernel's)
+    const u32 = new Uint32Array(mem.buffer);
+    u32[2] = 0xa5a5a5a5;
+    u32[(2 * page) >>> 2] = 0x11111111;
+    u32[(2 * page + size) >>> 2] = 0x22222222;
+    const why = mem.map(0, page, true, fd, 0) ??
+      mem.map(page, page + 2 * size, false, fd, page);
+    if (why) {
+      mem.release();
+      return why;
+    }
+    if (u32[2] !== 0 || u32[(2 * page) >>> 2] !== u32[(2 * page + size) >>> 2]) {
+      mem.release();
+      return "the kernel's pages do not show through the memory (self-check)";
+    }
+    return new InPlaceRing(mem.memory, mem, page, size);
+  }
+
+  /** The protocol over a ring laid out (as above) in plain `memory` by someone else: tests,
+   * which play the kernel. */
+  static over(memory: WebAssembly.Memory, page: number, size: number): InPlaceRing {
+    return new InPlaceRing(memory, null, page, size);
+  }
+
+  /** A pump's fill: publishes the position the pump reached, and hands it the committed
+   * records from there; false when none are (or the first is still BUSY). */
+  fill(): boolean {
+    if (this.#closed) return false;
+    const s = this.staging;
+    const pos = Number(s.pos.value + BigInt(s.head.value));
+    Atomics.store(this.#cons, 0, BigInt(pos));
+    const prod = Number(Atomics.load(this.#prod, 0));
+    const mask = this.size - 1;
+    const off = this.#data + (pos & mask);
+    s.pos.value = BigInt(pos - off);
+    s.head.value = off;
+    s.end.value = off;
+    if (prod <= pos) return false;
+    if ((Atomics.load(this.#d32, (pos & mask) >>> 2) & BUSY_BIT) !== 0) return false;
+    s.end.value = off + Math.min(prod - pos, this.size);
+    return true;
+  }
+
+  /** Replaces the mapping with anonymous memory (the ring is unreferenced at once); idempotent.
+   * A pump still running finds nothing staged (head = end). */
+  close(): void {
+    if (this.#closed) return;
+    this.#closed = true;
+    this.staging.end.value = this.staging.head.value;
+    this.#mem?.release();
   }
 }

@@ -35,7 +35,11 @@ export function pollerFor(
   // The buffer must be a map of this very object: the poller lives and dies with it.
   const map = ctx.objects.mapByFd(fd);
   if (!map || map.owner !== loaded) return -LinuxErrno.EBADF;
-  const created = BufferPoller.create(map, (message) => ctx.log.error(POLL_ERRORS, message));
+  const created = BufferPoller.create(
+    map,
+    (message) => ctx.log.error(POLL_ERRORS, message),
+    (message) => ctx.log.debug(message),
+  );
   if (typeof created === "number") return created;
   loaded.pollers.set(fd, created);
   ctx.log.debug(`buffer ${map.name}: ${created.kind} consumer`);
@@ -50,6 +54,20 @@ export function makeBufferPollDispatcher(
   callbackExportName: string,
   bound: (fns: SelectFns) => SelectFns = (fns) => fns,
 ): Dispatcher {
+  // The last poll's arguments and the slot they selected: a guest polls the same buffer with
+  // the same arguments in a loop, and the lookups behind a slot cost microseconds on a cold
+  // cache. The callback is still read from the table on every poll (a guest may change its
+  // table), and a slot removed since (a closed object, an evicted pump) voids the memo.
+  let memo: {
+    handle: bigint;
+    fd: number;
+    data: number;
+    maxSize: number;
+    callback: unknown;
+    loaded: LoadedObject;
+    slot: number;
+    removals: number;
+  } | undefined;
   const dispatcher: Dispatcher = new Dispatcher(bound({
     select(handle, fd, sampleFunc, data, maxSize) {
       if (ctx.stop.stopping) return -LinuxErrno.EINTR;
@@ -61,8 +79,20 @@ export function makeBufferPollDispatcher(
       } catch {
         return -LinuxErrno.EINVAL; // index out of the table's range
       }
+      const m = memo;
+      if (
+        m && m.callback === callback && m.handle === handle && m.fd === fd && m.data === data &&
+        m.maxSize === maxSize && m.removals === dispatcher.removals && !m.loaded.closed
+      ) {
+        return m.slot;
+      }
       const tell = (message: string) => ctx.log.debug(message);
-      return selectPump(ctx, dispatcher, handle, fd, callback, data, maxSize, tell);
+      const slot = selectPump(ctx, dispatcher, handle, fd, callback, data, maxSize, tell);
+      const loaded = ctx.objects.get(handle);
+      memo = slot >= 0 && loaded
+        ? { handle, fd, data, maxSize, callback, loaded, slot, removals: dispatcher.removals }
+        : undefined;
+      return slot;
     },
     selectWrapper(handle, fd, data, maxSize) {
       if (ctx.stop.stopping) return -LinuxErrno.EINTR;
