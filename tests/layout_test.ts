@@ -82,7 +82,9 @@ function violations(): string[] {
       if (to === from) continue;
       if (SELF_CONTAINED.has(from)) {
         found.push(`${name} imports ${into}: src/${from}/ imports nothing outside itself`);
-      } else if (!rank.has(to) || rank.get(to)! > rank.get(from)!) {
+      } else if (!rank.has(to)) {
+        found.push(`${name} imports ${into}: src/${to}/ is not a declared layer`);
+      } else if (rank.get(to)! > rank.get(from)!) {
         found.push(`${name} imports ${into}: ${from} may not import from ${to} (a layer above)`);
       }
     }
