@@ -7,59 +7,73 @@ import { getpgid, getsid, onOneCpu } from "./helpers/syscalls.ts";
 
 const COUNT = 8;
 
-kernelTest("buffers: perf buffer and ring buffer in one guest, every record in order", async () => {
-  const r = await runCli([guest("perfbuf/perfbuf.wasm"), String(Deno.pid), String(COUNT)], {
-    onStdout: [{
-      text: "ready\n",
-      action: () => {
-        // one CPU: perf buffers are per CPU, and only records of one CPU keep their order
-        onOneCpu(() => {
-          for (let i = 0; i < COUNT; i++) {
-            getsid(1000 + i);
-            getpgid(2000 + i);
-          }
-        });
-      },
-    }],
-    timeoutMs: 60_000,
-  });
-  const lines = r.stdout.split("\n");
-  assert.ok(lines.includes("first polls perf=0 ring=0"), describeRun(r));
-  const perf = lines.filter((l) => l.startsWith("perf "));
-  const ring = lines.filter((l) => l.startsWith("ring "));
-  assert.equal(perf.length, COUNT, `perf records\n${describeRun(r)}`);
-  assert.equal(ring.length, COUNT, `ring records\n${describeRun(r)}`);
-  for (let i = 0; i < COUNT; i++) {
-    // perf: the raw sample is 24 bytes of data padded by the kernel to 28; max_size 64 > n
-    assert.match(
-      perf[i],
-      new RegExp(
-        `^perf seq=${i} tgid=${Deno.pid} arg=${1000 + i} tag=perf-ev n=(2[4-9]|3[0-2]) ` +
-          `ctx=perf at=ok tail=ok$`,
-      ),
-      `perf record ${i}\n${describeRun(r)}`,
-    );
-    // ring: 24-byte records polled with max_size 20: n = min(24, 20), tag cut to 4 bytes,
-    // nothing written past n
-    assert.equal(
-      ring[i],
-      `ring seq=${i} tgid=${Deno.pid} arg=${2000 + i} tag=ring n=20 ctx=ring at=ok tail=ok`,
-      `ring record ${i}\n${describeRun(r)}`,
-    );
-  }
-  // the ring callback returned -42 for seq 2: that poll returned -42, later polls went on
-  assert.match(
-    r.stdout,
-    new RegExp(
-      `^done perf=${COUNT} ring=${COUNT} perf_returned=${COUNT} ring_returned=\\d+ neg42=1 ` +
-        `errors=0 perf_order_bad=0 ring_order_bad=0$`,
-      "m",
-    ),
-    describeRun(r),
+// Both consumers: in place (the default) and copying (the fallback when the in-place
+// self-check fails, forced here by WASM_BPF_COPY_BUFFERS=1).
+for (const consumer of ["inplace", "copy"] as const) {
+  kernelTest(
+    `buffers (${consumer}): perf buffer and ring buffer in one guest, every record in order`,
+    async () => {
+      const r = await runCli(
+        ["-v", guest("perfbuf/perfbuf.wasm"), String(Deno.pid), String(COUNT)],
+        {
+          env: consumer === "copy" ? { WASM_BPF_COPY_BUFFERS: "1" } : {},
+          onStdout: [{
+            text: "ready\n",
+            action: () => {
+              // one CPU: perf buffers are per CPU, and only records of one CPU keep their order
+              onOneCpu(() => {
+                for (let i = 0; i < COUNT; i++) {
+                  getsid(1000 + i);
+                  getpgid(2000 + i);
+                }
+              });
+            },
+          }],
+          timeoutMs: 60_000,
+        },
+      );
+      const lines = r.stdout.split("\n");
+      assert.ok(lines.includes("first polls perf=0 ring=0"), describeRun(r));
+      const perf = lines.filter((l) => l.startsWith("perf "));
+      const ring = lines.filter((l) => l.startsWith("ring "));
+      assert.equal(perf.length, COUNT, `perf records\n${describeRun(r)}`);
+      assert.equal(ring.length, COUNT, `ring records\n${describeRun(r)}`);
+      for (let i = 0; i < COUNT; i++) {
+        // perf: the raw sample is 24 bytes of data padded by the kernel to 28; max_size 64 > n
+        assert.match(
+          perf[i],
+          new RegExp(
+            `^perf seq=${i} tgid=${Deno.pid} arg=${1000 + i} tag=perf-ev n=(2[4-9]|3[0-2]) ` +
+              `ctx=perf at=ok tail=ok$`,
+          ),
+          `perf record ${i}\n${describeRun(r)}`,
+        );
+        // ring: 24-byte records polled with max_size 20: n = min(24, 20), tag cut to 4 bytes,
+        // nothing written past n
+        assert.equal(
+          ring[i],
+          `ring seq=${i} tgid=${Deno.pid} arg=${2000 + i} tag=ring n=20 ctx=ring at=ok tail=ok`,
+          `ring record ${i}\n${describeRun(r)}`,
+        );
+      }
+      // the ring callback returned -42 for seq 2: that poll returned -42, later polls went on
+      assert.match(
+        r.stdout,
+        new RegExp(
+          `^done perf=${COUNT} ring=${COUNT} perf_returned=${COUNT} ring_returned=\\d+ neg42=1 ` +
+            `errors=0 perf_order_bad=0 ring_order_bad=0$`,
+          "m",
+        ),
+        describeRun(r),
+      );
+      assert.match(r.stdout, /^close=0$/m, describeRun(r));
+      assert.equal(r.code, 0, describeRun(r));
+      for (const kind of ["perfbuf", "ringbuf"]) {
+        assert.match(r.stderr, new RegExp(`: ${kind}-${consumer} consumer`), describeRun(r));
+      }
+    },
   );
-  assert.match(r.stdout, /^close=0$/m, describeRun(r));
-  assert.equal(r.code, 0, describeRun(r));
-});
+}
 
 for (
   const [how, code, message] of [

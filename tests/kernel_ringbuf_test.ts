@@ -23,53 +23,58 @@ const RING_FIT = Math.floor(16384 / 48);
 const BIG = 70_000;
 const DISCARD = 1 << 20;
 
-kernelTest(
-  "ringbuf: full ring, discards, wrap, budget, negative return",
-  async () => {
-    const actions = [
-      { text: "ready full\n", action: () => emitRing(1000) },
-      ...Array.from({ length: 10 }, (_, b) => ({
-        text: `batch ${b}\n`,
-        action: () => emitRing(DISCARD | 100),
-      })),
-      { text: "ready budget\n", action: () => emitBig(BIG) },
-      { text: "ready neg\n", action: () => emitRing(10) },
-    ];
-    const r = await runCli(["-v", guest("ringbuf/ringbuf.wasm"), String(Deno.pid)], {
-      onStdout: actions,
-      timeoutMs: 60_000,
-    });
-    const out = r.stdout;
-    assert.equal(r.code, 0, describeRun(r));
-    assert.match(
-      r.stderr,
-      /buffer ring: ringbuf-inplace consumer/,
-      `consumer in use\n${describeRun(r)}`,
-    );
-    // full: the first RING_FIT records, in order and intact; the rest dropped by the producer
-    assert.match(
-      out,
-      new RegExp(
-        `^full got=${RING_FIT} first=0 last=${RING_FIT - 1} order_bad=0 payload_bad=0 ` +
-          `dropped=${1000 - RING_FIT}$`,
-        "m",
-      ),
-      describeRun(r),
-    );
-    // the ring is now at 341 * 48 = 16368: the next record crosses its end, and so do others;
-    // every odd sequence number was discarded, and no discarded record reached the guest
-    assert.match(out, /^wrap got=500 order_bad=0 payload_bad=0 odd=0$/m, describeRun(r));
-    // a producer faster than the consumer cannot keep a poll from returning
-    assert.match(
-      out,
-      new RegExp(
-        `^budget first=${RECORD_BUDGET} second=${BIG - RECORD_BUDGET} order_bad=0$`,
-        "m",
-      ),
-      describeRun(r),
-    );
-    // -7 from the 4th record stops the poll; that record is consumed, the next poll goes on
-    assert.match(out, /^neg first=-7 second=6 got=10 order_bad=0$/m, describeRun(r));
-    assert.doesNotMatch(out, /poll error|FAIL/, describeRun(r));
-  },
-);
+// Both consumers: in place (the default) and copying (the fallback when the in-place
+// self-check fails, forced here by WASM_BPF_COPY_BUFFERS=1).
+for (const consumer of ["inplace", "copy"] as const) {
+  kernelTest(
+    `ringbuf (${consumer}): full ring, discards, wrap, budget, negative return`,
+    async () => {
+      const actions = [
+        { text: "ready full\n", action: () => emitRing(1000) },
+        ...Array.from({ length: 10 }, (_, b) => ({
+          text: `batch ${b}\n`,
+          action: () => emitRing(DISCARD | 100),
+        })),
+        { text: "ready budget\n", action: () => emitBig(BIG) },
+        { text: "ready neg\n", action: () => emitRing(10) },
+      ];
+      const r = await runCli(["-v", guest("ringbuf/ringbuf.wasm"), String(Deno.pid)], {
+        onStdout: actions,
+        env: consumer === "copy" ? { WASM_BPF_COPY_BUFFERS: "1" } : {},
+        timeoutMs: 60_000,
+      });
+      const out = r.stdout;
+      assert.equal(r.code, 0, describeRun(r));
+      assert.match(
+        r.stderr,
+        new RegExp(`buffer ring: ringbuf-${consumer} consumer`),
+        `consumer in use\n${describeRun(r)}`,
+      );
+      // full: the first RING_FIT records, in order and intact; the rest dropped by the producer
+      assert.match(
+        out,
+        new RegExp(
+          `^full got=${RING_FIT} first=0 last=${RING_FIT - 1} order_bad=0 payload_bad=0 ` +
+            `dropped=${1000 - RING_FIT}$`,
+          "m",
+        ),
+        describeRun(r),
+      );
+      // the ring is now at 341 * 48 = 16368: the next record crosses its end, and so do others;
+      // every odd sequence number was discarded, and no discarded record reached the guest
+      assert.match(out, /^wrap got=500 order_bad=0 payload_bad=0 odd=0$/m, describeRun(r));
+      // a producer faster than the consumer cannot keep a poll from returning
+      assert.match(
+        out,
+        new RegExp(
+          `^budget first=${RECORD_BUDGET} second=${BIG - RECORD_BUDGET} order_bad=0$`,
+          "m",
+        ),
+        describeRun(r),
+      );
+      // -7 from the 4th record stops the poll; that record is consumed, the next poll goes on
+      assert.match(out, /^neg first=-7 second=6 got=10 order_bad=0$/m, describeRun(r));
+      assert.doesNotMatch(out, /poll error|FAIL/, describeRun(r));
+    },
+  );
+}

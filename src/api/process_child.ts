@@ -27,8 +27,9 @@ function childPermissions(remote: boolean): string[] {
     "--allow-ffi",
     "--allow-read",
     "--allow-write",
-    // The cache directory and registry credentials (src/oci) are found through these.
-    "--allow-env=LIBBPF_PATH,HOME,XDG_CACHE_HOME,DOCKER_CONFIG",
+    // The cache directory and registry credentials (src/oci) are found through these; the last
+    // forces the copying buffer consumer (src/bpf/events/buffer_poller.ts).
+    "--allow-env=LIBBPF_PATH,HOME,XDG_CACHE_HOME,DOCKER_CONFIG,WASM_BPF_COPY_BUFFERS",
     ...(remote ? ["--allow-net"] : []),
   ];
 }
