@@ -8,7 +8,8 @@
 import { ChildBase, type ResolvedOptions } from "./child_base.ts";
 import type { LogRecord, ModuleSource, WasmBpfStatus } from "./types.ts";
 import { isRemoteModule, registryReferenceOf } from "../guest/module_source.ts";
-import { cString, getLibc } from "../ffi/libc_ffi.ts";
+import { LinuxErrno } from "../ffi/errno.ts";
+import { OwnedFd } from "../ffi/owned_fd.ts";
 import { formatCli } from "../options/run_options.ts";
 
 /** After kill(), how long the child gets to exit by itself before SIGKILL. */
@@ -214,8 +215,8 @@ async function forwardLog(fifo: string, logger: (r: LogRecord) => void): Promise
  * forever: open it for writing once, which completes the reader's open and then EOFs. */
 function unblockFifoReader(fifo: string): void {
   // Non-blocking: with no reader left this fails (ENXIO) instead of waiting for one.
-  const fd = getLibc().open(cString(fifo), O_WRONLY | O_NONBLOCK | O_CLOEXEC, 0);
-  if (fd >= 0) getLibc().close(fd);
+  const opened = OwnedFd.open(fifo, O_WRONLY | O_NONBLOCK | O_CLOEXEC, LinuxErrno.ENXIO);
+  if (typeof opened !== "number") opened.close();
 }
 
 const O_WRONLY = 1;

@@ -5,6 +5,7 @@
 
 import { getLibbpf } from "../ffi/libbpf_ffi.ts";
 import type { BufferPoller } from "./events/buffer_poller.ts";
+import type { Link } from "./link.ts";
 import { BpfMapType, type MapFdRule, mapFdRule } from "./map_fds.ts";
 import { PinRoot } from "./pin_root.ts";
 
@@ -49,8 +50,10 @@ export class LoadedObject {
   readonly maps: MapInfo[] = [];
   /** The fds of its loaded programs. */
   readonly programFds: number[] = [];
-  readonly links: Deno.PointerObject[] = [];
-  readonly pollers = new Map<number, BufferPoller>();
+  /** Its attached programs' links, destroyed with it. */
+  readonly #links: Link[] = [];
+  /** Its buffer pollers, by buffer map fd, freed with it. */
+  readonly #pollers = new Map<number, BufferPoller>();
   #closed = false;
 
   constructor(handle: bigint, obj: Deno.PointerObject) {
@@ -87,8 +90,27 @@ export class LoadedObject {
   /** True when `fd` is one of its maps, programs or links. */
   ownsFd(fd: number): boolean {
     if (this.maps.some((m) => m.fd === fd) || this.programFds.includes(fd)) return true;
-    const lib = getLibbpf();
-    return this.links.some((link) => lib.bpf_link__fd(link) === fd);
+    return this.#links.some((link) => link.fd === fd);
+  }
+
+  /** Takes ownership of `link`, an attach of one of its programs: it is destroyed when this
+   * object closes (at once if this object is closed already). */
+  adopt(link: Link): void {
+    if (this.#closed) link.close();
+    else this.#links.push(link);
+  }
+
+  /** The poller of its buffer map `fd`, made by `create` on first use and kept until this
+   * object closes; or the negative errno `create` returned. */
+  pollerFor(fd: number, create: () => BufferPoller | number): BufferPoller | number {
+    const existing = this.#pollers.get(fd);
+    if (existing) return existing;
+    const created = create();
+    if (typeof created !== "number") {
+      if (this.#closed) created.free();
+      else this.#pollers.set(fd, created);
+    }
+    return created;
   }
 
   /** The libbpf object; valid until close. */
@@ -105,23 +127,23 @@ export class LoadedObject {
   async close(): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
-    const lib = getLibbpf();
-    for (const poller of this.pollers.values()) poller.free();
-    this.pollers.clear();
-    const links = this.links.splice(0);
-    await Promise.all(links.map((link) => lib.bpf_link__destroy_async(link)));
-    lib.bpf_object__close(this.#obj);
+    this.#freePollers();
+    await Promise.all(this.#links.splice(0).map((link) => link.closeAsync()));
+    getLibbpf().bpf_object__close(this.#obj);
   }
 
   /** The synchronous form of close, for paths that cannot await (process exit). */
   closeSync(): void {
     if (this.#closed) return;
     this.#closed = true;
-    const lib = getLibbpf();
-    for (const poller of this.pollers.values()) poller.free();
-    this.pollers.clear();
-    for (const link of this.links.splice(0)) lib.bpf_link__destroy(link);
-    lib.bpf_object__close(this.#obj);
+    this.#freePollers();
+    for (const link of this.#links.splice(0)) link.close();
+    getLibbpf().bpf_object__close(this.#obj);
+  }
+
+  #freePollers(): void {
+    for (const poller of this.#pollers.values()) poller.free();
+    this.#pollers.clear();
   }
 }
 

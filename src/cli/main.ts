@@ -8,7 +8,7 @@
 
 import { getLibbpf, LibbpfNotFoundError } from "../ffi/libbpf_ffi.ts";
 import { VERSION } from "../version.ts";
-import { cString, getLibc, lastErrno } from "../ffi/libc_ffi.ts";
+import { OwnedFd } from "../ffi/owned_fd.ts";
 import { LinuxErrno } from "../ffi/errno.ts";
 import { InlineChild } from "../api/inline_child.ts";
 import { resolveOptions } from "../api/child_base.ts";
@@ -35,13 +35,13 @@ function writeStderr(text: string): void {
  * (a cgroup for --attach-dir) without --allow-all. */
 function checkPreopens(preopens: CliOptions["preopens"]): void {
   for (const { hostPath, attachOnly } of preopens) {
-    const fd = getLibc().open(cString(hostPath), O_RDONLY_DIRECTORY_CLOEXEC, 0);
-    if (fd >= 0) {
-      getLibc().close(fd);
+    const opened = OwnedFd.open(hostPath, O_RDONLY_DIRECTORY_CLOEXEC, LinuxErrno.ENOENT);
+    if (typeof opened !== "number") {
+      opened.close();
       continue;
     }
     const flag = attachOnly ? "--attach-dir" : "--dir";
-    const why = lastErrno() === LinuxErrno.ENOTDIR ? "not a directory" : "no such directory";
+    const why = opened === -LinuxErrno.ENOTDIR ? "not a directory" : "no such directory";
     throw new UsageError(`${flag} ${hostPath}: ${why}`);
   }
 }

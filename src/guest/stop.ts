@@ -26,6 +26,7 @@
 
 import type { BlockingGate } from "../wasi/host_hooks.ts";
 import { getLibc } from "../ffi/libc_ffi.ts";
+import { OwnedFd } from "../ffi/owned_fd.ts";
 import {
   type CatchableSignal,
   currentAction,
@@ -66,7 +67,7 @@ export class RunStop implements BlockingGate {
   readonly #controller = new AbortController();
   #reason: StopReason | undefined;
   #graceEndsAt = Infinity;
-  #eventFd = -1;
+  #eventFd: OwnedFd | undefined;
   #armed = 0;
   readonly #catchSignals: boolean;
   /** Deno's handlers, saved when the listeners were added (at the first wait) until close(). */
@@ -113,19 +114,20 @@ export class RunStop implements BlockingGate {
 
   /** An eventfd that becomes readable on stop, for epoll sets that a wait blocks on. */
   get wakeFd(): number {
-    if (this.#eventFd < 0) {
-      this.#eventFd = getLibc().eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
-      if (this.#eventFd < 0) throw new Error("eventfd failed");
+    if (this.#eventFd === undefined) {
+      const fd = getLibc().eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+      if (fd < 0) throw new Error("eventfd failed");
+      this.#eventFd = new OwnedFd(fd);
       if (this.#reason) this.#signalEventFd(); // already stopped: readable at once
     }
-    return this.#eventFd;
+    return this.#eventFd.fd;
   }
 
   /** Makes the eventfd readable (if it exists yet): it stays so, ending every later wait. */
   #signalEventFd(): void {
-    if (this.#eventFd < 0) return;
+    if (this.#eventFd === undefined) return;
     const one = new BigUint64Array([1n]);
-    getLibc().write(this.#eventFd, new Uint8Array(one.buffer), 8n);
+    getLibc().write(this.#eventFd.fd, new Uint8Array(one.buffer), 8n);
   }
 
   /** Runs `wait` with the signal listeners armed (see the module comment for why only then).
@@ -255,9 +257,7 @@ export class RunStop implements BlockingGate {
       Deno.removeSignalListener("SIGTERM", this.#onSigterm);
       this.#uncatch(); // whatever removing the listeners left, a stop's choice stays
     }
-    if (this.#eventFd >= 0) {
-      getLibc().close(this.#eventFd);
-      this.#eventFd = -1;
-    }
+    this.#eventFd?.close();
+    this.#eventFd = undefined;
   }
 }

@@ -16,6 +16,7 @@
 import { getLibbpf, ptrErr } from "../../ffi/libbpf_ffi.ts";
 import { getLibc, lastErrno } from "../../ffi/libc_ffi.ts";
 import { LinuxErrno } from "../../ffi/errno.ts";
+import { OwnedFd } from "../../ffi/owned_fd.ts";
 import { type MapInfo, MapType } from "../bpf_objects.ts";
 import { InPlaceRing, MmapRing } from "./ringbuf_reader.ts";
 import { InPlacePerf, PerfReader } from "./perfbuf_reader.ts";
@@ -54,7 +55,7 @@ export abstract class BufferPoller {
   /** The pumps of this buffer's callbacks, by callback: their dispatcher slot, or why the
    * callback has none. Kept by imports/buffer_poll.ts. */
   readonly pumps = new Map<unknown, number | string>();
-  #epollFd = -1;
+  #epoll: OwnedFd | undefined;
   #freed = false;
   readonly #onFree: (() => void)[] = [];
   readonly #events = new Uint8Array(12 * 4);
@@ -113,29 +114,30 @@ export abstract class BufferPoller {
   async wait(timeoutMs: number, wakeFd: number): Promise<void> {
     if (this.#freed) return;
     const libc = getLibc();
-    if (this.#epollFd < 0) {
+    if (this.#epoll === undefined) {
       const epfd = libc.epoll_create1(EPOLL_CLOEXEC);
       if (epfd < 0) throw new Error(`epoll_create1: errno ${lastErrno()}`);
+      const epoll = new OwnedFd(epfd);
       const ev = new Uint8Array(12);
       new DataView(ev.buffer).setUint32(0, EPOLLIN, true);
       for (const fd of [this.readyFd, wakeFd]) {
         if (libc.epoll_ctl(epfd, EPOLL_CTL_ADD, fd, ev) < 0) {
           const errno = lastErrno();
-          libc.close(epfd);
+          epoll.close();
           throw new Error(`epoll_ctl: errno ${errno}`);
         }
       }
-      this.#epollFd = epfd;
+      this.#epoll = epoll;
     }
-    await libc.epoll_wait_async(this.#epollFd, this.#events, 4, timeoutMs < 0 ? -1 : timeoutMs);
+    await libc.epoll_wait_async(this.#epoll.fd, this.#events, 4, timeoutMs < 0 ? -1 : timeoutMs);
   }
 
   /** Releases the buffer and everything else this poller holds; idempotent. */
   free(): void {
     if (this.#freed) return;
     this.#freed = true;
-    if (this.#epollFd >= 0) getLibc().close(this.#epollFd);
-    this.#epollFd = -1;
+    this.#epoll?.close();
+    this.#epoll = undefined;
     this.freeBuffer();
     // Records staged and not delivered die with the buffer: a pump still running (the object
     // was closed from inside a callback) finds none left, and its fill reports the close.

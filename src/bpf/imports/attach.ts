@@ -31,8 +31,10 @@ import {
   ptrErr,
   takeRecentLibbpfMessages,
 } from "../../ffi/libbpf_ffi.ts";
-import { getLibc, lastErrno } from "../../ffi/libc_ffi.ts";
+import { getLibc } from "../../ffi/libc_ffi.ts";
+import { OwnedFd } from "../../ffi/owned_fd.ts";
 import type { HostContext } from "../context.ts";
+import { Link } from "../link.ts";
 import { type AttachKind, attachRefusal, logRefusal, normalizePath } from "../../guest/policy.ts";
 
 const O_RDONLY = 0;
@@ -107,7 +109,7 @@ function attachImport(
     }
     return result.errno;
   }
-  loaded.links.push(result.link);
+  loaded.adopt(result.link);
   ctx.log.debug(`attached ${name} (section ${section}${target ? ` to ${shown(target)}` : ""})`);
   return 0;
 }
@@ -129,8 +131,8 @@ function isCgroupSection(section: string): boolean {
 
 /** An attach's libbpf result: the link, or a Failure with libbpf's errno named in an error line
  * (call it at once: it reads errno). */
-function linkOr(link: Deno.PointerValue): { link: Deno.PointerObject } | Failure {
-  if (link !== null) return { link };
+function linkOr(link: Deno.PointerValue): { link: Link } | Failure {
+  if (link !== null) return { link: new Link(link) };
   const errno = ptrErr(link);
   return { errno, error: `${errnoName(errno)} (${libbpfStrerror(errno)})` };
 }
@@ -151,7 +153,7 @@ function attachTo(
   section: string,
   target: Target | null,
   form: "path" | "fd",
-): { link: Deno.PointerObject } | Failure {
+): { link: Link } | Failure {
   const lib = getLibbpf();
   if (form === "fd" && section.startsWith("xdp")) {
     return {
@@ -162,11 +164,8 @@ function attachTo(
   if (target !== null && isCgroupSection(section)) {
     const cgroup = openCgroup(ctx, name, section, target);
     if ("errno" in cgroup) return cgroup;
-    try {
-      return linkOr(lib.bpf_program__attach_cgroup(prog, cgroup.fd));
-    } finally {
-      cgroup.release(); // the link holds its own reference to the cgroup
-    }
+    using _opened = cgroup.opened; // the link holds its own reference to the cgroup
+    return linkOr(lib.bpf_program__attach_cgroup(prog, cgroup.fd));
   }
   // the fd form names only cgroups: any other section ignores its descriptor, as upstream's do
   const kind: AttachKind = target !== null && "path" in target
@@ -183,18 +182,18 @@ function attachTo(
 }
 
 /**
- * The host fd of the cgroup v2 directory `target` names, once the policy allowed it; `release`
- * closes it when it was opened here (a preopen's fd belongs to WASI). Any other outcome is
- * the one refusal errno.
+ * The host fd of the cgroup v2 directory `target` names, once the policy allowed it, with its
+ * owner when it was opened here (a preopen's fd belongs to WASI). Any other outcome is the one
+ * refusal errno.
  */
 function openCgroup(
   ctx: HostContext,
   name: string,
   section: string,
   target: Target,
-): { fd: number; release: () => void } | Failure {
+): { fd: number; opened?: OwnedFd } | Failure {
   let fd: number;
-  let release = () => {};
+  let opened: OwnedFd | undefined;
   if ("guestFd" in target) {
     const hostFd = ctx.preopenedDirFd(target.guestFd);
     if (hostFd === undefined) {
@@ -202,16 +201,16 @@ function openCgroup(
     }
     fd = hostFd;
   } else {
-    fd = getLibc().open(cString(target.path), O_RDONLY | O_DIRECTORY | O_CLOEXEC, 0);
-    if (fd < 0) {
-      const err = errnoName(-(lastErrno() || LinuxErrno.ENOENT));
+    const owned = OwnedFd.open(target.path, O_RDONLY | O_DIRECTORY | O_CLOEXEC, LinuxErrno.ENOENT);
+    if (typeof owned === "number") {
+      const err = errnoName(owned);
       // Under a policy, a target outside the list is refused whether it exists or not.
       const path = normalizePath(target.path);
       return refuse(ctx, name, section, { kind: "cgroup", path }) ??
         { errno: TARGET_REFUSED, verbose: `cannot open it as a directory: ${err}` };
     }
-    const opened = fd;
-    release = () => getLibc().close(opened);
+    opened = owned;
+    fd = owned.fd;
   }
   const refused = ctx.policy.allowAttach
     ? refuse(ctx, name, section, { kind: "cgroup", path: canonicalPath(fd) })
@@ -221,10 +220,10 @@ function openCgroup(
     verbose: "not a cgroup v2 directory",
   });
   if (failure !== null) {
-    release();
+    opened?.close();
     return failure;
   }
-  return { fd, release };
+  return { fd, opened };
 }
 
 /** The canonical path of the open directory `fd`, read back from /proc/self/fd (through libc:

@@ -30,20 +30,20 @@ export function pollerFor(
   loaded: LoadedObject,
   fd: number,
 ): BufferPoller | number {
-  const existing = loaded.pollers.get(fd);
-  if (existing) return existing;
-  // The buffer must be a map of this very object: the poller lives and dies with it.
-  const map = ctx.objects.mapByFd(fd);
-  if (!map || map.owner !== loaded) return -LinuxErrno.EBADF;
-  const created = BufferPoller.create(
-    map,
-    (message) => ctx.log.error(POLL_ERRORS, message),
-    (message) => ctx.log.debug(message),
-  );
-  if (typeof created === "number") return created;
-  loaded.pollers.set(fd, created);
-  ctx.log.debug(`buffer ${map.name}: ${created.kind} consumer`);
-  return created;
+  return loaded.pollerFor(fd, () => {
+    // The buffer must be a map of this very object: the poller lives and dies with it.
+    const map = ctx.objects.mapByFd(fd);
+    if (!map || map.owner !== loaded) return -LinuxErrno.EBADF;
+    const created = BufferPoller.create(
+      map,
+      (message) => ctx.log.error(POLL_ERRORS, message),
+      (message) => ctx.log.debug(message),
+    );
+    if (typeof created !== "number") {
+      ctx.log.debug(`buffer ${map.name}: ${created.kind} consumer`);
+    }
+    return created;
+  });
 }
 
 /** The guest's poll imports for one run: `poll` for `wasm_bpf`, `wrapperPoll` for the TinyGo
