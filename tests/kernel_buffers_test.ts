@@ -2,7 +2,7 @@
 // callbacks (guest: tests/guests/perfbuf/perfbuf.c; contract: docs/abi.md §2).
 import assert from "node:assert/strict";
 import { describeRun, guest, kernelTest, runCli } from "./helpers/kernel.ts";
-import { readUntil } from "./helpers/stdout.ts";
+import { readRest, readUntil } from "./helpers/stdout.ts";
 import { WasmBpfCommand } from "../mod.ts";
 import { getpgid, getsid, onOneCpu } from "./helpers/syscalls.ts";
 
@@ -136,7 +136,7 @@ kernelTest("buffers: perf records sent before the first poll are not lost", asyn
   const writer = child.stdin.getWriter();
   await writer.write(new TextEncoder().encode("go\n"));
   await writer.close();
-  out += await new Response(child.stdout).text();
+  out += await readRest(child.stdout);
   const status = await child.status;
   assert.equal(status.code, 0, out);
   assert.equal(out.split("\n").filter((l) => l.startsWith("perf ")).length, COUNT, out);
@@ -182,7 +182,7 @@ kernelTest(
     assert.ok(during.fds >= before.fds + cpus, `perf event fds: ${JSON.stringify(during)}`);
     assert.equal(during.mappings - before.mappings, 2 * cpus, "each CPU's buffer mapped twice");
     triggerOnOneCpu();
-    out += await new Response(child.stdout).text();
+    out += await readRest(child.stdout);
     assert.equal((await child.status).code, 0, out);
     assert.match(out, /^close=0$/m, out);
     // closed: the fds are closed and the pump's mapping replaced at once, not at a later GC

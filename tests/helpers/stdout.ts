@@ -33,3 +33,10 @@ export async function readUntil(
   }
   return state.seen;
 }
+
+/** The rest of `stream`, to its end (it may have been read from before). */
+export async function readRest(stream: ReadableStream<Uint8Array>): Promise<string> {
+  let rest = "";
+  for await (const chunk of stream.pipeThrough(new TextDecoderStream())) rest += chunk;
+  return rest;
+}
