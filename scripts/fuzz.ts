@@ -25,6 +25,7 @@ import { Model } from "./fuzz/model.ts";
 import { bpftoolCount, fdCount, fdList, heldBpfObjects } from "./fuzz/process_state.ts";
 import { Rng } from "./fuzz/random.ts";
 import { Checks, emptyReport, formatReport, type FuzzReport } from "./fuzz/report.ts";
+import { flagValue } from "./flags.ts";
 
 export { formatReport, type FuzzReport };
 
@@ -156,11 +157,7 @@ if (import.meta.main && Deno.args.includes("--objects")) {
 
 if (import.meta.main) {
   const args = [...Deno.args];
-  const value = (flag: string): string | undefined => {
-    const i = args.findIndex((a) => a === flag || a.startsWith(`${flag}=`));
-    if (i < 0) return undefined;
-    return args[i].includes("=") ? args[i].split("=")[1] : args[i + 1];
-  };
+  const value = (flag: string) => flagValue(args, flag);
   if (args.includes("-h") || args.includes("--help")) {
     console.log(
       "usage: deno task fuzz [--seed N] [--calls N] [--restrictive]\n" +

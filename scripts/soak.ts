@@ -18,6 +18,8 @@
 // status not 130) and a native leak (libbpf objects, FFI buffers) shows as RSS growth.
 // `--default-heap` runs with V8's default sizing instead.
 
+import { flagValue } from "./flags.ts";
+
 const REPO = new URL("..", import.meta.url).pathname;
 
 /** Options of {@link runSoak}. */
@@ -197,11 +199,7 @@ export async function runSoak(opts: SoakOptions): Promise<SoakResult> {
 
 if (import.meta.main) {
   const args = [...Deno.args];
-  const value = (flag: string): string | undefined => {
-    const i = args.findIndex((a) => a === flag || a.startsWith(`${flag}=`));
-    if (i < 0) return undefined;
-    return args[i].includes("=") ? args[i].split("=")[1] : args[i + 1];
-  };
+  const value = (flag: string) => flagValue(args, flag);
   if (args.includes("-h") || args.includes("--help")) {
     console.log(
       "usage: deno task soak [--minutes N (10)] [--seconds N] [--interval S (5)] [--reload S (7)]" +

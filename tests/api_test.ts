@@ -3,6 +3,7 @@ import assert from "node:assert/strict";
 import { type WasmBpfChild, WasmBpfCommand, type WasmBpfStatus } from "../mod.ts";
 import { bpfIds, guest, kernelTest, progNames, repoRoot } from "./helpers/kernel.ts";
 import { linksHeldBy, procState, waitFor } from "./helpers/conditions.ts";
+import { readUntil } from "./helpers/stdout.ts";
 
 const tick = guest("api/tick.wasm");
 const spin = guest("api/spin.wasm");
@@ -15,35 +16,6 @@ const isolations = ["inline", "process"] as const;
 /** The process a child's guest runs in: its own in process isolation, this one inline. */
 function guestPid(child: WasmBpfChild): number {
   return (child as WasmBpfChild & { pid?: number }).pid ?? Deno.pid;
-}
-
-/** Reads a child's stdout until `text` appears; returns everything read so far. The reader
- * lock is released so the caller can keep reading. Throws after `timeoutMs`. */
-async function readUntil(
-  child: WasmBpfChild,
-  text: string,
-  state = { seen: "" },
-  timeoutMs = 10_000,
-): Promise<string> {
-  const reader = child.stdout.getReader();
-  const decoder = new TextDecoder();
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => {
-      reject(new Error(`timed out after ${timeoutMs} ms waiting for "${text}":\n${state.seen}`));
-    }, timeoutMs);
-  });
-  try {
-    while (!state.seen.includes(text)) {
-      const { done, value } = await Promise.race([reader.read(), timeout]);
-      if (done) throw new Error(`stdout ended before "${text}":\n${state.seen}`);
-      state.seen += decoder.decode(value);
-    }
-  } finally {
-    clearTimeout(timer);
-    reader.releaseLock();
-  }
-  return state.seen;
 }
 
 /** The numbers of the "tick N" lines in `text`. */
@@ -84,7 +56,7 @@ async function timeKill(child: WasmBpfChild, signal?: Deno.Signal) {
 for (const isolation of isolations) {
   kernelTest(`api/${isolation}: stdout is captured while the guest runs`, async () => {
     const child = new WasmBpfCommand(tick, { args: ["50"], stdout: "piped", isolation }).spawn();
-    const seen = await readUntil(child, "tick 2\n");
+    const seen = await readUntil(child.stdout, "tick 2\n");
     assert.match(seen, /^tick 0\ntick 1\ntick 2\n/);
     const { status } = await timeKill(child);
     assert.equal(status.code, 143);
@@ -95,7 +67,7 @@ for (const isolation of isolations) {
   kernelTest(`api/${isolation}: pause() stops the ticks, resume() goes on`, async () => {
     const child = new WasmBpfCommand(tick, { args: ["50"], stdout: "piped", isolation }).spawn();
     const state = { seen: "" };
-    await readUntil(child, "tick 1\n", state);
+    await readUntil(child.stdout, "tick 1\n", state);
     const last = Math.max(...ticks(state.seen));
     child.pause();
     if (isolation === "process") {
@@ -114,7 +86,7 @@ for (const isolation of isolations) {
     const resumedFrom = Math.max(last, ...ticks(whilePaused));
     child.resume();
     // resume() goes on: three more ticks
-    await readUntil(child, `tick ${resumedFrom + 3}\n`);
+    await readUntil(child.stdout, `tick ${resumedFrom + 3}\n`);
     const { status } = await timeKill(child);
     assert.equal(status.code, 143);
   });
@@ -136,11 +108,11 @@ for (const isolation of isolations) {
 
   kernelTest(`api/${isolation}: kill() while the guest waits in a poll: < 300 ms`, async () => {
     const child = new WasmBpfCommand(bootstrap, { stdout: "piped", isolation }).spawn();
-    await readUntil(child, "TIME     EVENT");
+    await readUntil(child.stdout, "TIME     EVENT");
     assert.ok((await progNames()).includes("handle_exec"), "bootstrap is not attached");
     // A record delivered through the poll shows the guest is in its poll loop...
     await new Deno.Command("/bin/true").output();
-    await readUntil(child, "EXEC  true");
+    await readUntil(child.stdout, "EXEC  true");
     if (isolation === "process") {
       // ...and its process asleep shows it waits in the poll again.
       const pid = guestPid(child);
@@ -160,7 +132,7 @@ for (const isolation of isolations) {
       signal: controller.signal,
       isolation,
     }).spawn();
-    await readUntil(child, "tick 0\n");
+    await readUntil(child.stdout, "tick 0\n");
     const t0 = performance.now();
     controller.abort();
     const status = await child.status;
@@ -174,7 +146,7 @@ kernelTest(
   "api/process: kill() while the guest computes without host calls: < 300 ms",
   async () => {
     const child = new WasmBpfCommand(spin, { stdout: "piped" }).spawn();
-    await readUntil(child, "ready\n");
+    await readUntil(child.stdout, "ready\n");
     const pid = guestPid(child);
     await waitFor("the guest to compute (state R)", () => procState(pid) === "R");
     const { status, ms } = await timeKill(child);
@@ -187,7 +159,7 @@ kernelTest(
 kernelTest("api/process: pause() stops even a guest that computes (SIGSTOP)", async () => {
   const child = new WasmBpfCommand(spin, { stdout: "piped" }).spawn();
   const pid = guestPid(child);
-  await readUntil(child, "ready\n");
+  await readUntil(child.stdout, "ready\n");
   child.pause();
   await waitFor("the paused child to stop (state T)", () => procState(pid) === "T");
   child.resume();
@@ -214,7 +186,7 @@ kernelTest("api/inline: a custom host function, and kill() while it blocks", asy
       },
     },
   }).spawn();
-  const seen = await readUntil(child, "blocking\n");
+  const seen = await readUntil(child.stdout, "blocking\n");
   assert.equal(
     seen,
     "plus_i32(2, 3) = 5\nplus_i32(-7, 7) = 0\nplus_i32(2147483647, 1) = -2147483648\nblocking\n",
@@ -255,13 +227,13 @@ kernelTest("api: two guests at once; stopping one leaves the other running", asy
   const b = new WasmBpfCommand(runqlat, { args: ["1", "2"], stdout: "piped" }).spawn();
   const c = new WasmBpfCommand(tick, { args: ["50"], stdout: "piped", isolation: "inline" })
     .spawn();
-  await readUntil(a, "TIME     EVENT");
-  await readUntil(c, "tick 1\n");
+  await readUntil(a.stdout, "TIME     EVENT");
+  await readUntil(c.stdout, "tick 1\n");
   const { status } = await timeKill(c);
   assert.equal(status.code, 143);
   // a and b are unaffected: b completes its two intervals, a still reports execs.
   await new Deno.Command("/bin/true").output();
-  assert.match(await readUntil(a, "EXEC  true"), /EXEC\s+true\s+\d+/);
+  assert.match(await readUntil(a.stdout, "EXEC  true"), /EXEC\s+true\s+\d+/);
   const bOut = await b.output();
   assert.equal(bOut.code, 0);
   assert.equal((new TextDecoder().decode(bOut.stdout).match(/usecs/g) ?? []).length, 2);
@@ -300,7 +272,7 @@ for (const isolation of isolations) {
     {
       await using child = new WasmBpfCommand(bootstrap, { stdout: "piped", isolation }).spawn();
       child.status.then((s) => status = s);
-      await readUntil(child, "TIME     EVENT"); // printed once both programs are attached
+      await readUntil(child.stdout, "TIME     EVENT"); // printed once both programs are attached
       const links = linksHeldBy(guestPid(child)).filter((l) =>
         l.tpName === "sched_process_exec" || l.tpName === "sched_process_exit"
       );

@@ -14,6 +14,7 @@ import {
   type RunCliResult,
 } from "./helpers/kernel.ts";
 import { onOneCpu } from "./helpers/syscalls.ts";
+import { readUntil } from "./helpers/stdout.ts";
 import { WasmBpfCommand } from "../mod.ts";
 
 const libc = Deno.dlopen(
@@ -154,23 +155,15 @@ kernelTest("blocking callback: kill() while a callback sleeps (inline run): < 30
     stdout: "piped",
     isolation: "inline",
   }).spawn();
-  const reader = child.stdout.pipeThrough(new TextDecoderStream()).getReader();
-  let out = "";
-  while (!out.includes("sleeping\n")) {
-    if (out.includes("ready\n") && !out.includes("emitted")) {
-      emit(0x1000);
-      out += "emitted";
-    }
-    const { done, value } = await reader.read();
-    if (done) break;
-    out += value;
-  }
-  assert.match(out, /sleeping\n/);
+  const state = { seen: "" };
+  await readUntil(child.stdout, "ready\n", state);
+  emit(0x1000);
+  const out = await readUntil(child.stdout, "sleeping\n", state);
   const t0 = performance.now();
   child.kill();
   const status = await child.status;
   const ms = performance.now() - t0;
-  await reader.cancel().catch(() => {});
+  await child.stdout.cancel().catch(() => {});
   assert.equal(status.code, 143, out);
   assert.ok(ms < 300, `kill took ${ms.toFixed(0)} ms`);
   assert.ok(!(await progNames()).includes("on_prio_max"), "on_prio_max still loaded");

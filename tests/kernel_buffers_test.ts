@@ -2,6 +2,7 @@
 // callbacks (guest: tests/guests/perfbuf/perfbuf.c; contract: docs/abi.md §2).
 import assert from "node:assert/strict";
 import { describeRun, guest, kernelTest, runCli } from "./helpers/kernel.ts";
+import { readRest, readUntil } from "./helpers/stdout.ts";
 import { WasmBpfCommand } from "../mod.ts";
 import { getpgid, getsid, onOneCpu } from "./helpers/syscalls.ts";
 
@@ -111,17 +112,6 @@ for (
   );
 }
 
-/** What `reader` gives until `text` appears in it (or until its end). */
-async function readUntil(reader: ReadableStreamDefaultReader<string>, text?: string) {
-  let out = "";
-  while (text === undefined || !out.includes(text)) {
-    const { done, value } = await reader.read();
-    if (done) break;
-    out += value;
-  }
-  return out;
-}
-
 /** COUNT perf and ring records of the guest, from one CPU (perf buffers are per CPU). */
 function triggerOnOneCpu(): void {
   onOneCpu(() => {
@@ -141,13 +131,12 @@ kernelTest("buffers: perf records sent before the first poll are not lost", asyn
     stdout: "piped",
     isolation: "inline",
   }).spawn();
-  const reader = child.stdout.pipeThrough(new TextDecoderStream()).getReader();
-  let out = await readUntil(reader, "ready\n");
+  let out = await readUntil(child.stdout, "ready\n");
   triggerOnOneCpu();
   const writer = child.stdin.getWriter();
   await writer.write(new TextEncoder().encode("go\n"));
   await writer.close();
-  out += await readUntil(reader);
+  out += await readRest(child.stdout);
   const status = await child.status;
   assert.equal(status.code, 0, out);
   assert.equal(out.split("\n").filter((l) => l.startsWith("perf ")).length, COUNT, out);
@@ -185,8 +174,7 @@ kernelTest(
       stdout: "piped",
       isolation: "inline",
     }).spawn();
-    const reader = child.stdout.pipeThrough(new TextDecoderStream()).getReader();
-    let out = await readUntil(reader, "ready\n");
+    let out = await readUntil(child.stdout, "ready\n");
     // both pollers exist: each online CPU's perf buffer is mapped twice (libbpf's mapping and
     // the pump's in-place one)
     const during = perfEventsHeld();
@@ -194,7 +182,7 @@ kernelTest(
     assert.ok(during.fds >= before.fds + cpus, `perf event fds: ${JSON.stringify(during)}`);
     assert.equal(during.mappings - before.mappings, 2 * cpus, "each CPU's buffer mapped twice");
     triggerOnOneCpu();
-    out += await readUntil(reader);
+    out += await readRest(child.stdout);
     assert.equal((await child.status).code, 0, out);
     assert.match(out, /^close=0$/m, out);
     // closed: the fds are closed and the pump's mapping replaced at once, not at a later GC

@@ -1,8 +1,9 @@
 // fds inside map keys and values (issue 14, class 3): a guest may store in a map only fds of
 // its own maps, programs and links. Guest: tests/guests/mapfds/mapfds.c.
 import assert from "node:assert/strict";
-import { type WasmBpfChild, WasmBpfCommand } from "../mod.ts";
+import { WasmBpfCommand } from "../mod.ts";
 import { describeRun, guest, kernelTest, runCli } from "./helpers/kernel.ts";
+import { readUntil } from "./helpers/stdout.ts";
 
 const mapfds = guest("mapfds/mapfds.wasm");
 
@@ -26,23 +27,6 @@ function fdOpenedBy<T>(open: () => T): { fd: number; resource: T } {
   const added = [...openFds().keys()].filter((fd) => !before.has(fd));
   assert.equal(added.length, 1, `expected one new fd, got ${added.join(", ")}`);
   return { fd: added[0], resource };
-}
-
-async function readLine(child: WasmBpfChild, prefix: string): Promise<string> {
-  const reader = child.stdout.getReader();
-  const decoder = new TextDecoder();
-  let seen = "";
-  try {
-    for (;;) {
-      const line = seen.split("\n").find((l) => l.startsWith(prefix));
-      if (line !== undefined && seen.includes(`${line}\n`)) return line;
-      const { done, value } = await reader.read();
-      if (done) throw new Error(`stdout ended before "${prefix}":\n${seen}`);
-      seen += decoder.decode(value);
-    }
-  } finally {
-    reader.releaseLock();
-  }
 }
 
 function checkSummary(stdout: string, stderr: string, code: number): void {
@@ -76,7 +60,8 @@ kernelTest(
       isolation: "inline",
     }).spawn();
     try {
-      const victimFd = Number((await readLine(victim, "victim fd=")).split("=")[1]);
+      const victimLine = /^victim fd=(.*)\n/m;
+      const victimFd = Number(victimLine.exec(await readUntil(victim.stdout, victimLine))![1]);
       assert.ok(victimFd > 2, `victim map fd ${victimFd}`);
       const out = await new WasmBpfCommand(mapfds, {
         args: ["attack", String(victimFd), String(file.fd), String(listener.fd)],

@@ -3,6 +3,7 @@
 // shares DIR. Guest: tests/guests/pin/pin.c.
 import assert from "node:assert/strict";
 import { describeRun, guest, kernelTest, runCli } from "./helpers/kernel.ts";
+import { readUntil } from "./helpers/stdout.ts";
 import { WasmBpfCommand } from "../mod.ts";
 import { getLibc } from "../src/ffi/libc_ffi.ts";
 import { cString, getLibbpf } from "../src/ffi/libbpf_ffi.ts";
@@ -133,14 +134,7 @@ kernelTest(
         isolation: "inline",
       }).spawn();
       try {
-        const reader = child.stdout.getReader();
-        let seen = "";
-        while (!seen.includes("new update 0\n")) {
-          const { done, value } = await reader.read();
-          if (done) throw new Error(`stdout ended early:\n${seen}`);
-          seen += new TextDecoder().decode(value);
-        }
-        reader.releaseLock();
+        const seen = await readUntil(child.stdout, "new update 0\n");
         assert.match(seen, /^pinned -2$/m);
         const [dir] = privateDirsOf(Deno.pid);
         assert.ok(dir, "no private pin directory");

@@ -3,14 +3,13 @@
 import assert from "node:assert/strict";
 import { parseReference, pullModule, pushModule } from "../src/oci/mod.ts";
 import { describeRun, guest, runCli } from "./helpers/kernel.ts";
-import { registryMissing, startRegistry } from "./helpers/registry.ts";
+import { registryGate, registryMissing, startRegistry } from "./helpers/registry.ts";
 
 const exitcode = Deno.readFileSync(guest("api/exitcode.wasm"));
 const missing = registryMissing() ??
   (commandMissing("htpasswd") ? "htpasswd (apt-get install apache2-utils)" : null) ??
   (commandMissing("openssl") ? "openssl" : null);
-const ignore = missing !== null;
-const name = (n: string) => `oci auth: ${n}${missing ? ` (skipped: needs ${missing})` : ""}`;
+const { ignore, name } = registryGate("oci auth", missing);
 
 function commandMissing(cmd: string): boolean {
   try {

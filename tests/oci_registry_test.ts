@@ -13,14 +13,12 @@ import {
   rawPushBlob,
   rawPushImage,
   rawPushManifest,
-  registryMissing,
+  registryGate,
   startRegistry,
 } from "./helpers/registry.ts";
 
 const exitcode = Deno.readFileSync(guest("api/exitcode.wasm"));
-const missing = registryMissing();
-const ignore = missing !== null;
-const name = (n: string) => `oci: ${n}${missing ? ` (skipped: needs ${missing})` : ""}`;
+const { ignore, name } = registryGate("oci");
 const OCI_MANIFEST = "application/vnd.oci.image.manifest.v1+json";
 const WASM_CONFIG = "application/vnd.wasm.config.v1+json";
 const WASM_LAYER = "application/vnd.wasm.content.layer.v1+wasm";

@@ -9,14 +9,12 @@ import {
   filesUnder,
   rawPushBlob,
   rawPushManifest,
-  registryMissing,
+  registryGate,
   startRegistry,
 } from "./helpers/registry.ts";
 
 const exitcode = Deno.readFileSync(guest("api/exitcode.wasm"));
-const missing = registryMissing();
-const ignore = missing !== null;
-const name = (n: string) => `oci signatures: ${n}${missing ? ` (skipped: needs ${missing})` : ""}`;
+const { ignore, name } = registryGate("oci signatures");
 const OCI_MANIFEST = "application/vnd.oci.image.manifest.v1+json";
 
 function openssl(args: string[]): { ok: boolean; out: string } {

@@ -8,6 +8,7 @@ import assert from "node:assert/strict";
 import { type WasmBpfChild, WasmBpfCommand } from "../mod.ts";
 import { describeRun, guest, runCli } from "./helpers/kernel.ts";
 import { procState, waitFor } from "./helpers/conditions.ts";
+import { readUntil } from "./helpers/stdout.ts";
 
 const phases = guest("api/phases.wasm");
 const spin = guest("api/spin.wasm");
@@ -30,24 +31,9 @@ type Moment = "just spawned" | "running" | "paused, resumed" | "paused";
 
 /** Resolves when the child's stdout has shown "ready" (the guest's main has begun); reads
  * the rest in the background so that printing never blocks on a full pipe. */
-function readyOf(child: WasmBpfChild): Promise<void> {
-  return new Promise((resolve, reject) => {
-    const decoder = new TextDecoder();
-    let seen = "";
-    let ready = false;
-    (async () => {
-      for await (const chunk of child.stdout) {
-        if (!ready) {
-          seen += decoder.decode(chunk, { stream: true });
-          if (seen.includes("ready\n")) {
-            ready = true;
-            resolve();
-          }
-        }
-      }
-      if (!ready) reject(new Error(`stdout ended before "ready": ${JSON.stringify(seen)}`));
-    })().catch(reject);
-  });
+async function readyOf(child: WasmBpfChild): Promise<void> {
+  await readUntil(child.stdout, "ready\n");
+  child.stdout.pipeTo(new WritableStream()).catch(() => {});
 }
 
 /** A random moment to kill at: the delays are the thing under test, not a synchronisation. */

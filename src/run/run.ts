@@ -5,8 +5,7 @@
  */
 
 import { promising, suspending } from "../ffi/jspi.ts";
-import type { InputSource, OutputSink } from "../wasi/host_hooks.ts";
-import { type Preopen, ProcExit, WasiPreview1 } from "../wasi/mod.ts";
+import { ProcExit, type WasiOptions, WasiPreview1 } from "../wasi/mod.ts";
 import { HostContext, type HostLog } from "../bpf/context.ts";
 import { GuestMemory } from "../bpf/guest_memory.ts";
 import { makeBpfImports } from "../bpf/imports/mod.ts";
@@ -15,16 +14,14 @@ import { checkGuestShape, GuestModuleError, WASI_MODULE } from "../guest/guest_m
 import type { GuestPolicy } from "../guest/policy.ts";
 import { exitCodeForStop, GuestStopped, type RunStop, type StopReason } from "../guest/stop.ts";
 
-export interface GuestRunOptions {
+/** How to run one guest: the environment, preopens and stdio go to its WASI as they are. */
+export interface GuestRunOptions
+  extends Pick<WasiOptions, "env" | "preopens" | "stdin" | "stdout" | "stderr"> {
   module: WebAssembly.Module;
   /** argv[0] as the guest sees it: the module path as given. */
   argv0: string;
+  /** The arguments after argv[0]. */
   args: string[];
-  env?: Record<string, string>;
-  preopens?: Preopen[];
-  stdin: InputSource;
-  stdout: OutputSink;
-  stderr: OutputSink;
   stop: RunStop;
   log: HostLog;
   wrapperModuleName?: string;

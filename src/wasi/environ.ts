@@ -5,22 +5,12 @@
  * @module
  */
 
-import { ERRNO_SUCCESS } from "./abi.ts";
-import { syscall } from "./errors.ts";
-import { StringList, type WasiMemory } from "./memory.ts";
+import { stringListImports } from "./args.ts";
+import type { WasiMemory } from "./memory.ts";
 import type { Imports } from "./context.ts";
 
 /** The environ imports over a fixed environment. */
 export function environImports(mem: WasiMemory, env: Readonly<Record<string, string>>): Imports {
-  const list = new StringList(Object.entries(env).map(([k, v]) => `${k}=${v}`));
-  return {
-    environ_sizes_get: syscall((countPtr: number, bufSizePtr: number): number => {
-      list.sizes(mem, countPtr, bufSizePtr);
-      return ERRNO_SUCCESS;
-    }),
-    environ_get: syscall((environPtr: number, bufPtr: number): number => {
-      list.get(mem, environPtr, bufPtr);
-      return ERRNO_SUCCESS;
-    }),
-  };
+  const entries = Object.entries(env).map(([k, v]) => `${k}=${v}`);
+  return stringListImports(mem, entries, { sizes: "environ_sizes_get", get: "environ_get" });
 }

@@ -9,32 +9,16 @@
  * @module
  */
 
-import {
-  DIRENT_OFF,
-  DIRENT_SIZE,
-  FILETYPE_BLOCK_DEVICE,
-  FILETYPE_CHARACTER_DEVICE,
-  FILETYPE_DIRECTORY,
-  FILETYPE_REGULAR_FILE,
-  FILETYPE_SOCKET_STREAM,
-  FILETYPE_SYMBOLIC_LINK,
-  FILETYPE_UNKNOWN,
-  WHENCE_SET,
-} from "./abi.ts";
+import { DIRENT_OFF, DIRENT_SIZE, FILETYPE_UNKNOWN, WHENCE_SET } from "./abi.ts";
 import type { DirListingEntry } from "./fd_table.ts";
 import { filetypeOfMode } from "./stat.ts";
 import * as linux from "./linux.ts";
 
-/** getdents64's `d_type` → WASI filetype. */
-const DT_TYPES: Readonly<Record<number, number>> = {
-  1: FILETYPE_UNKNOWN, // FIFO: WASI has no type for it
-  2: FILETYPE_CHARACTER_DEVICE,
-  4: FILETYPE_DIRECTORY,
-  6: FILETYPE_BLOCK_DEVICE,
-  8: FILETYPE_REGULAR_FILE,
-  10: FILETYPE_SYMBOLIC_LINK,
-  12: FILETYPE_SOCKET_STREAM,
-};
+/** getdents64's `d_type` → WASI filetype: a `d_type` is its file's `st_mode & S_IFMT` shifted
+ * right by 12 (DTTOIF in dirent.h), and FIFOs have no WASI type (unknown). */
+function filetypeOfDtype(dtype: number): number {
+  return dtype < 16 ? filetypeOfMode(dtype << 12) : FILETYPE_UNKNOWN;
+}
 /** A file system that does not fill `d_type` in: ask fstatat. */
 const DT_UNKNOWN = 0;
 
@@ -58,7 +42,7 @@ export function listDir(fd: number): DirListingEntry[] {
         nameEnd < 0 || nameEnd > off + reclen ? off + reclen : nameEnd,
       );
       const dtype = dv.getUint8(off + 18);
-      let type = DT_TYPES[dtype] ?? FILETYPE_UNKNOWN;
+      let type = filetypeOfDtype(dtype);
       if (dtype === DT_UNKNOWN) {
         try {
           type = filetypeOfMode(

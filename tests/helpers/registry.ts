@@ -5,8 +5,21 @@
  * HTTP calls (independent of src/oci) to push hand-written manifests.
  */
 
-import { type RegistryAuth, startRegistry as launch } from "../../scripts/registry.ts";
-export { registryMissing } from "../../scripts/registry.ts";
+import {
+  type RegistryAuth,
+  registryMissing,
+  startRegistry as launch,
+} from "../../scripts/registry.ts";
+export { registryMissing };
+
+/** Whether the registry tests of a file run: `ignore` when `missing` names a tool they need
+ * (default: the registry's own), and `name(n)`, the test name that says so when skipped. */
+export function registryGate(prefix: string, missing: string | null = registryMissing()) {
+  return {
+    ignore: missing !== null,
+    name: (n: string) => `${prefix}: ${n}${missing ? ` (skipped: needs ${missing})` : ""}`,
+  };
+}
 
 export interface TestRegistry extends AsyncDisposable {
   /** HOST:PORT, e.g. `127.0.0.1:41234`. */
