@@ -92,6 +92,20 @@ export const classes: [string, () => Uint8Array, RegExp][] = [
     /two sections named "\.maps"/,
   ],
   [
+    "a section 0 that is not the null section (a symbol table past the end of the file)",
+    () => {
+      const bytes = op().bytes.slice();
+      const view = new DataView(bytes.buffer);
+      const shoff = Number(view.getBigUint64(0x28, true)); // e_shoff; header 0 is the first
+      view.setUint32(shoff + 4, 2, true); // sh_type = SHT_SYMTAB
+      view.setBigUint64(shoff + 24, BigInt(bytes.length + 4096), true); // sh_offset
+      view.setBigUint64(shoff + 32, 48n, true); // sh_size: two symbols
+      view.setBigUint64(shoff + 56, 24n, true); // sh_entsize
+      return bytes;
+    },
+    /section 0 is not the null section/,
+  ],
+  [
     "an array map of 2^31 entries (16 GiB)",
     () => {
       const s = op();

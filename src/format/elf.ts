@@ -13,6 +13,7 @@
 export class FormatError extends Error {}
 
 export const EM_BPF = 247;
+export const SHT_NULL = 0;
 export const SHT_PROGBITS = 1;
 export const SHT_SYMTAB = 2;
 export const SHT_NOBITS = 8;

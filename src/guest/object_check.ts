@@ -31,6 +31,7 @@ import {
   SECTION_HEADER_BYTES,
   type SectionHeader,
   SHT_NOBITS,
+  SHT_NULL,
   SHT_REL,
   SHT_SYMTAB,
   SYMBOL_BYTES,
@@ -93,6 +94,11 @@ export function checkElf(bytes: Uint8Array): Section[] {
   const raw: SectionHeader[] = [];
   for (let i = 0; i < shnum; i++) {
     const s = readSectionHeader(r, h, i);
+    // Section 0 is the null section in every object a compiler writes; libbpf and libelf skip
+    // it, so the checks below do too, which only holds if it really is null.
+    if (i === 0 && (s.type !== SHT_NULL || s.offset !== 0 || s.size !== 0 || s.link !== 0)) {
+      fail("section 0 is not the null section");
+    }
     if (i > 0 && s.type !== SHT_NOBITS && s.offset + s.size > bytes.length) {
       fail(`section ${i} lies outside the object`);
     }
