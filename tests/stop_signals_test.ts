@@ -7,7 +7,7 @@
 import assert from "node:assert/strict";
 import { type WasmBpfChild, WasmBpfCommand } from "../mod.ts";
 import { describeRun, guest, runCli } from "./helpers/kernel.ts";
-import { procState, waitFor } from "./helpers/conditions.ts";
+import { catchesSignal, waitFor } from "./helpers/conditions.ts";
 import { readUntil } from "./helpers/stdout.ts";
 
 const phases = guest("api/phases.wasm");
@@ -106,7 +106,7 @@ Deno.test("CLI: SIGTERM, then SIGINT while the guest cleans up: the first signal
         text: "ready\n",
         action: async (pid) => {
           // SIGTERM must find the guest in its sleep (a wait), not on its way there.
-          await waitFor("the guest asleep", () => procState(pid) === "S");
+          await waitFor("the guest in its sleep", () => catchesSignal(pid, "SIGTERM"));
           Deno.kill(pid, "SIGTERM");
         },
       },

@@ -31,6 +31,24 @@ export function procState(pid: number): string {
   }
 }
 
+const SIGNAL_NUMBERS: Partial<Record<Deno.Signal, number>> = { SIGINT: 2, SIGTERM: 15 };
+
+/** Whether process `pid` catches `signal` now (its SigCgt mask in /proc/PID/status); false once
+ * it is gone. The CLI catches SIGINT/SIGTERM exactly while its guest waits (src/guest/stop.ts),
+ * so this is "the guest is in a poll or a sleep", which a scheduler state cannot tell apart
+ * from any other short block. */
+export function catchesSignal(pid: number, signal: Deno.Signal): boolean {
+  const number = SIGNAL_NUMBERS[signal];
+  if (number === undefined) throw new Error(`catchesSignal: no number known for ${signal}`);
+  try {
+    const status = Deno.readTextFileSync(`/proc/${pid}/status`);
+    const mask = /^SigCgt:\s*([0-9a-f]+)$/m.exec(status)?.[1];
+    return mask !== undefined && (BigInt(`0x${mask}`) >> BigInt(number - 1) & 1n) === 1n;
+  } catch {
+    return false;
+  }
+}
+
 /** A BPF link held open by a process, from its /proc fdinfo. */
 export interface HeldLink {
   linkId: number;

@@ -14,7 +14,7 @@
  */
 
 import assert from "node:assert/strict";
-import { procState, waitFor } from "./conditions.ts";
+import { catchesSignal, procState, waitFor } from "./conditions.ts";
 
 const REPO_ROOT = new URL("../../", import.meta.url);
 /** Absolute path of the repository root, with a trailing slash. */
@@ -252,8 +252,8 @@ export interface RunCliOptions {
   /** Bytes for the child's stdin (closed after writing); stdin is /dev/null otherwise. */
   stdin?: string | Uint8Array;
   /** Send `signal` once stdout shows `afterStdout` (default "ready\n") and, with `asleep`, once
-   * the child's main thread is then asleep (state S: the guest waits in a poll or a sleep, where
-   * the host catches the signal, rather than on its way there). */
+   * the child then catches it (the guest waits in a poll or a sleep, where the host catches the
+   * signal, rather than on its way there: conditions.ts catchesSignal). */
   signalAfter?: { signal: Deno.Signal; afterStdout?: StdoutCondition; asleep?: boolean };
   /** Run `action` (awaited, once) as soon as stdout shows `text`. */
   onStdout?: { text: StdoutCondition; action: (pid: number) => void | Promise<void> }[];
@@ -336,8 +336,8 @@ export async function runCli(args: string[], opts: RunCliOptions = {}): Promise<
         if (sig.asleep) {
           // (or gone: then there is nothing to signal)
           await waitFor(
-            `the guest to wait (state S) after ${JSON.stringify(stdout.slice(-80))}`,
-            () => ["S", "Z", ""].includes(procState(child.pid)),
+            `the guest to wait (${sig.signal} caught) after ${JSON.stringify(stdout.slice(-80))}`,
+            () => catchesSignal(child.pid, sig.signal) || ["Z", ""].includes(procState(child.pid)),
           );
         }
         signalSentAt = performance.now();
