@@ -11,16 +11,10 @@ import { isRemoteModule, registryReferenceOf } from "../guest/module_source.ts";
 import { LinuxErrno } from "../ffi/errno.ts";
 import { OwnedFd } from "../ffi/owned_fd.ts";
 import { formatCli } from "../options/run_options.ts";
+import { SIGNAL_NUMBERS } from "../ffi/signal_action.ts";
 
 /** After kill(), how long the child gets to exit by itself before SIGKILL. */
 const KILL_ESCALATION_MS = 1000;
-
-const SIGNAL_NUMBERS: Partial<Record<Deno.Signal, number>> = {
-  SIGHUP: 1,
-  SIGINT: 2,
-  SIGKILL: 9,
-  SIGTERM: 15,
-};
 
 /** The permissions the child needs: those of the CLI, plus net for remote modules. */
 function childPermissions(remote: boolean): string[] {

@@ -10,8 +10,14 @@ import { errnoName } from "./errno.ts";
 /** glibc's `struct sigaction` is 152 bytes on x86_64 and aarch64; a little more is harmless. */
 const SIGACTION_BYTES = 160;
 
-export const SIGNAL_NUMBERS = { SIGINT: 2, SIGTERM: 15 } as const;
-export type CatchableSignal = keyof typeof SIGNAL_NUMBERS;
+/** Linux signal numbers, for the signals the host sends, catches or reports (128 + n). */
+export const SIGNAL_NUMBERS: Partial<Record<Deno.Signal, number>> = {
+  SIGHUP: 1,
+  SIGINT: 2,
+  SIGKILL: 9,
+  SIGTERM: 15,
+};
+export type CatchableSignal = "SIGINT" | "SIGTERM";
 
 export type SignalAction = Uint8Array<ArrayBuffer>;
 
@@ -38,7 +44,7 @@ export function setAction(signal: CatchableSignal, action: SignalAction): void {
 }
 
 function call(signal: CatchableSignal, act: SignalAction | null, old: SignalAction | null): void {
-  if (getLibc().sigaction(SIGNAL_NUMBERS[signal], act, old) !== 0) {
+  if (getLibc().sigaction(SIGNAL_NUMBERS[signal]!, act, old) !== 0) {
     // Only EINVAL is documented, for a bad signal number: a bug here, not a run-time condition.
     throw new Error(`sigaction(${signal}) failed: ${errnoName(lastErrno())}`);
   }

@@ -3,6 +3,8 @@
  * passes, and the facts to poll (a process's scheduler state, the BPF links a process holds).
  */
 
+import { SIGNAL_NUMBERS } from "../../src/ffi/signal_action.ts";
+
 /** Polls `condition` every few milliseconds until it is true; throws, naming `what`, once
  * `timeoutMs` have passed without it. */
 export async function waitFor(
@@ -30,8 +32,6 @@ export function procState(pid: number): string {
     return "";
   }
 }
-
-const SIGNAL_NUMBERS: Partial<Record<Deno.Signal, number>> = { SIGINT: 2, SIGTERM: 15 };
 
 /** Whether process `pid` catches `signal` now (its SigCgt mask in /proc/PID/status); false once
  * it is gone. The CLI catches SIGINT/SIGTERM exactly while its guest waits (src/guest/stop.ts),
