@@ -1,4 +1,4 @@
-// `deno task bench [--json] [--smoke] [--reps N] [--perf-cpus N]`: this runtime against a
+// `deno task bench [--json] [--smoke] [--reps N] [--perf-cpus N] [--only PARTS]`: this runtime against a
 // native C program using the same system libbpf on the same BPF objects, in the same run.
 //
 // - startup: spawn -> every program of runqlat attached (the "Tracing run queue latency..."
@@ -43,20 +43,38 @@ interface Options {
   smoke: boolean;
   reps: number;
   perfCpus: number;
+  /** --only: the parts to run (startup, ring16, ring256, perf16, perf256, maps); all if empty */
+  only: Set<string>;
 }
 
+const PARTS = ["startup", "ring16", "ring256", "perf16", "perf256", "maps"];
+
 function parseArgs(args: string[]): Options {
-  const o: Options = { json: false, smoke: false, reps: 0, perfCpus: 4 };
+  const o: Options = { json: false, smoke: false, reps: 0, perfCpus: 4, only: new Set() };
+  const usage = () => {
+    console.error(
+      `usage: deno task bench [--json] [--smoke] [--reps N] [--perf-cpus N] [--only ${
+        PARTS.join(",")
+      }]`,
+    );
+    Deno.exit(2);
+  };
   for (let i = 0; i < args.length; i++) {
     const a = args[i];
     if (a === "--json") o.json = true;
     else if (a === "--smoke") o.smoke = true;
     else if (a === "--reps") o.reps = Number(args[++i]);
     else if (a === "--perf-cpus") o.perfCpus = Math.max(1, Number(args[++i]) || 1);
-    else {
-      console.error("usage: deno task bench [--json] [--smoke] [--reps N] [--perf-cpus N]");
-      Deno.exit(2);
-    }
+    else if (a === "--only") {
+      for (const part of (args[++i] ?? "").split(",")) {
+        if (!PARTS.includes(part)) usage();
+        o.only.add(part);
+      }
+    } else usage();
+  }
+  if (o.json && o.only.size) {
+    console.error("bench: --json needs every part (its keys are fixed); drop --only");
+    Deno.exit(2);
   }
   if (!o.reps) o.reps = o.smoke ? 1 : 5;
   return o;
@@ -452,6 +470,7 @@ function targetLines(
   ];
   for (const [name, key, tNative, tCopy] of rows) {
     const e = ev[key];
+    if (!e) continue; // not run (--only)
     const rn = e.ours / e.native, rc = e.ours / e.native_copy;
     out.push(
       `${name.padEnd(W_NAME)}${rn.toFixed(3).padStart(W_RATIO)}  ${
@@ -462,17 +481,21 @@ function targetLines(
     );
   }
   const worstMap = Math.min(...mapRatios);
-  out.push(
-    `${"map ops (worst of 3)".padEnd(W_NAME)}${worstMap.toFixed(3).padStart(W_RATIO)}  ${`>= 0.80 ${
-      check(worstMap, 0.8)
-    }`}`,
-  );
+  if (mapRatios.length) {
+    out.push(
+      `${"map ops (worst of 3)".padEnd(W_NAME)}${
+        worstMap.toFixed(3).padStart(W_RATIO)
+      }  ${`>= 0.80 ${check(worstMap, 0.8)}`}`,
+    );
+  }
+  if (startupMs.ours.length === 0) return out;
   const extraMs = median(startupMs.ours) - median(startupMs.native);
   out.push(
     `${"startup, ours - native".padEnd(W_NAME)}${
       `${extraMs.toFixed(1)} ms`.padStart(W_RATIO)
     }  ${`<= 50 ms ${check(-extraMs, -50)}`}`,
   );
+  if (rssMb.length === 0) return out;
   const rss = median(rssMb);
   out.push(
     `${"peak RSS, ours".padEnd(W_NAME)}${`${rss.toFixed(1)} MB`.padStart(W_RATIO)}  ${`<= 64 MB ${
@@ -496,7 +519,8 @@ async function main(): Promise<number> {
   const S = o.smoke;
   const ring = [DRIVER_CPU];
   const perf = perfCpus(o.perfCpus);
-  const kinds: EventKind[] = [
+  const wanted = (part: string) => o.only.size === 0 || o.only.has(part);
+  const kinds: EventKind[] = ([
     {
       key: "ringbuf_16b_events_per_s",
       mode: "ring16",
@@ -525,7 +549,7 @@ async function main(): Promise<number> {
       perTrigger: S ? 100 : 940,
       cpus: perf,
     },
-  ];
+  ] as EventKind[]).filter((k) => wanted(k.mode));
   const startup: Pair = { ours: [], native: [] };
   const ev: Record<string, Record<Side, EventResult[]>> = {};
   const rss: Pair = { ours: [], native: [] };
@@ -534,7 +558,9 @@ async function main(): Promise<number> {
   for (let rep = 0; rep < o.reps; rep++) {
     log(`bench: repetition ${rep + 1}/${o.reps}`);
     // interleaved, so drift of the machine hits every side alike
-    for (const side of ["native", "ours"] as const) startup[side].push(await startupRun(side));
+    if (wanted("startup")) {
+      for (const side of ["native", "ours"] as const) startup[side].push(await startupRun(side));
+    }
     const repRss = { ours: 0, native: 0 };
     for (const k of kinds) {
       ev[k.key] ??= { ours: [], native: [], native_copy: [] };
@@ -544,9 +570,13 @@ async function main(): Promise<number> {
         if (side !== "native_copy") repRss[side] = Math.max(repRss[side], r.rssMb);
       }
     }
-    for (const side of ["ours", "native"] as const) rss[side].push(repRss[side]);
-    for (const side of ["ours", "native"] as const) {
-      mp[side].push(await mapsRun(side, S ? 2000 : 200_000, S ? 1 : 20));
+    if (kinds.length) {
+      for (const side of ["ours", "native"] as const) rss[side].push(repRss[side]);
+    }
+    if (wanted("maps")) {
+      for (const side of ["ours", "native"] as const) {
+        mp[side].push(await mapsRun(side, S ? 2000 : 200_000, S ? 1 : 20));
+      }
     }
   }
 
@@ -567,9 +597,11 @@ async function main(): Promise<number> {
     }`,
   );
   const json: Record<string, { ours: number; native: number }> = {};
-  lines.push(
-    row("startup_ms (runqlat)", startup.ours, startup.native, undefined, "lower is better"),
-  );
+  if (startup.ours.length) {
+    lines.push(
+      row("startup_ms (runqlat)", startup.ours, startup.native, undefined, "lower is better"),
+    );
+  }
   json.startup_ms = { ours: median(startup.ours), native: median(startup.native) };
   const evMed: Record<string, Record<Side, number>> = {};
   for (const k of kinds) {
@@ -596,10 +628,16 @@ async function main(): Promise<number> {
     json[name] = { ours: median(ours), native: median(native) };
     mapRatios.push(median(ours) / median(native));
   };
-  mrow("lookup", "map_lookup_per_s");
-  mrow("update", "map_update_per_s");
-  mrow("next", "map_next_key_per_s");
-  lines.push(row("peak_rss_mb (events runs)", rss.ours, rss.native, undefined, "lower is better"));
+  if (mp.ours.length) {
+    mrow("lookup", "map_lookup_per_s");
+    mrow("update", "map_update_per_s");
+    mrow("next", "map_next_key_per_s");
+  }
+  if (rss.ours.length) {
+    lines.push(
+      row("peak_rss_mb (events runs)", rss.ours, rss.native, undefined, "lower is better"),
+    );
+  }
   json.peak_rss_mb = { ours: median(rss.ours), native: median(rss.native) };
   lines.push("");
   lines.push(...targetLines(evMed, mapRatios, startup, rss.ours));
