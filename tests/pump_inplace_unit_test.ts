@@ -8,7 +8,7 @@
 import assert from "node:assert/strict";
 import { asWasmFunction } from "./helpers/wasm_function.ts";
 import { promising, suspending } from "../src/ffi/jspi.ts";
-import { FILL_NONE, FILL_STAGED, RECORD_BUDGET, RecordPump } from "../src/bpf/events/pump.ts";
+import { FILL_NONE, RECORD_BUDGET, RecordPump } from "../src/bpf/events/pump.ts";
 import { InPlaceRing } from "../src/bpf/events/ringbuf_reader.ts";
 import { InPlacePerf } from "../src/bpf/events/perfbuf_reader.ts";
 
@@ -27,7 +27,12 @@ function pumpOver(
   format: "ring" | "perf",
   reader: InPlaceRing | InPlacePerf,
   callback: Callback = () => 0,
-  opts: { suspendingCallback?: boolean; beforeFill?: () => void } = {},
+  opts: {
+    suspendingCallback?: boolean;
+    beforeFill?: () => void;
+    fillResult?: () => number;
+    hold?: WebAssembly.Global;
+  } = {},
 ) {
   const guest = new WebAssembly.Memory({ initial: 1 });
   const seen: number[][] = [];
@@ -43,9 +48,11 @@ function pumpOver(
     {
       fill() {
         opts.beforeFill?.();
-        return reader.fill() ? FILL_STAGED : FILL_NONE;
+        // in place, the pump reads the kernel's positions itself: the host only checks
+        return opts.fillResult?.() ?? FILL_NONE;
       },
       wait: () => 0,
+      hold: opts.hold ?? new WebAssembly.Global({ value: "i32", mutable: true }, 0),
     },
   );
   if (typeof pump === "string") throw new Error(pump);
@@ -170,18 +177,39 @@ Deno.test("in place ring: a poll returns after RECORD_BUDGET records, consumer_p
   const ring = new FakeRing(16 * PAGE);
   let produced = 0;
   const total = RECORD_BUDGET + 1000;
-  // the "kernel" refills the ring whenever the pump asks for more
+  // the "kernel" produces while the guest consumes, as far as the published consumer_pos lets
+  // it: a poll would go on without end but for the budget
   const refill = () => {
     while (produced < total && ring.prod - ring.cons + 8 <= ring.size) {
       ring.write(new Uint8Array(0));
       produced++;
     }
+    return 0;
   };
-  const p = pumpOver("ring", ring.reader, () => 0, { beforeFill: refill });
+  refill();
+  const p = pumpOver("ring", ring.reader, refill);
   assert.equal(await p.poll(), RECORD_BUDGET);
   assert.equal(ring.cons, RECORD_BUDGET * 8, "the budget's records are published as consumed");
   assert.equal(await p.poll(), total - RECORD_BUDGET);
   assert.equal(ring.cons, total * 8);
+});
+
+Deno.test("in place ring: while the run is held (stopping, paused), records wait for the host's word", async () => {
+  const ring = new FakeRing(PAGE);
+  const hold = new WebAssembly.Global({ value: "i32", mutable: true }, 1);
+  let asked = 0;
+  const EINTR = 4;
+  const p = pumpOver("ring", ring.reader, () => 0, {
+    hold,
+    fillResult: () => (asked++, hold.value ? -EINTR : FILL_NONE),
+  });
+  for (let i = 0; i < 3; i++) ring.write(payload(i, 4));
+  assert.equal(await p.poll(), -EINTR, "held: the host was asked and said EINTR");
+  assert.equal(asked, 1);
+  assert.equal(p.seen.length, 0, "no record delivered while held");
+  hold.value = 0;
+  assert.equal(await p.poll(), 3);
+  assert.equal(asked, 1, "records ready and not held: no host call");
 });
 
 Deno.test("in place ring: after close, a pump inside a callback finds nothing more", async () => {

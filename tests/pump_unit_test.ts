@@ -18,6 +18,9 @@ import {
   Staging,
 } from "../src/bpf/events/pump.ts";
 
+/** The run is never held here (the copying pumps read no kernel positions themselves). */
+const NOT_HELD = new WebAssembly.Global({ value: "i32", mutable: true }, 0);
+
 const DISCARD = 0x40000000;
 const DATA = 1024; // where records go in guest memory
 const MAX = 64;
@@ -91,6 +94,7 @@ function harness(format: RecordFormat, batches: Uint8Array[], callback: Callback
         calls.wait.push(timeoutMs);
         return opts.wait ? opts.wait(timeoutMs) : 0;
       },
+      hold: NOT_HELD,
     },
   );
   if (typeof pump === "string") throw new Error(pump);
@@ -266,7 +270,7 @@ Deno.test("pump: a callback of another type does not link", () => {
       ]),
     ),
   ).exports.f;
-  const host = { fill: () => FILL_NONE, wait: () => 0 };
+  const host = { fill: () => FILL_NONE, wait: () => 0, hold: NOT_HELD };
   const pump = RecordPump.create("ring", memory, f, staging, host);
   assert.equal(typeof pump, "string");
   assert.equal(typeof RecordPump.create("ring", memory, null, staging, host), "string");
@@ -276,7 +280,7 @@ Deno.test("dispatcher: slots are handed out, freed and reused", () => {
   const d = new Dispatcher({ select: () => -22, selectWrapper: () => -22 });
   const memory = new WebAssembly.Memory({ initial: 1 });
   const staging = new Staging(65536, 65536);
-  const host = { fill: () => FILL_NONE, wait: () => 0 };
+  const host = { fill: () => FILL_NONE, wait: () => 0, hold: NOT_HELD };
   const pump = RecordPump.create("ring", memory, () => 0, staging, host) as RecordPump;
   const a = d.add(pump);
   const b = d.add(pump);

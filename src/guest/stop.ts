@@ -85,6 +85,14 @@ export class RunStop implements BlockingGate {
     return this.#reason !== undefined;
   }
 
+  /** An i32 wasm global, 1 while the run is stopping or paused: wasm that hands the guest
+   * records without calling the host (the in-place event pumps) asks the host first then. */
+  readonly hold: WebAssembly.Global = new WebAssembly.Global({ value: "i32", mutable: true }, 0);
+
+  #updateHold(): void {
+    this.hold.value = this.stopping || this.paused ? 1 : 0;
+  }
+
   get reason(): StopReason | undefined {
     return this.#reason;
   }
@@ -103,6 +111,7 @@ export class RunStop implements BlockingGate {
     // Out of a wait (a listener that ran late), the other signal is ignored from now on.
     if (this.#armed === 0) this.#uncatch();
     this.resume(); // a paused guest must wake up to stop
+    this.#updateHold();
     this.#signalEventFd();
   }
 
@@ -159,11 +168,13 @@ export class RunStop implements BlockingGate {
   pause(): void {
     if (this.#resumed || this.stopping) return;
     this.#resumed = new Promise((resolve) => (this.#resume = resolve));
+    this.#updateHold();
   }
 
   resume(): void {
     const resume = this.#resume;
     this.#resumed = this.#resume = undefined;
+    this.#updateHold();
     resume?.();
   }
 

@@ -176,7 +176,8 @@ class RingPoller extends BufferPoller {
 
   protected stageReady(): boolean {
     const ring = this.#ring;
-    return ring instanceof InPlaceRing ? ring.fill() : ring.stage(this.staging);
+    // in place, the pump takes the records itself
+    return ring instanceof InPlaceRing ? false : ring.stage(this.staging);
   }
 
   protected freeBuffer(): void {
@@ -232,7 +233,8 @@ class PerfPoller extends BufferPoller {
 
   protected stageReady(): boolean {
     const r = this.#reader;
-    return r instanceof InPlacePerf ? r.fill() : r.stage(this.staging);
+    // in place, the pump takes the records itself
+    return r instanceof InPlacePerf ? false : r.stage(this.staging);
   }
 
   protected freeBuffer(): void {

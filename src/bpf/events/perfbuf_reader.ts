@@ -120,22 +120,17 @@ export class PerfReader {
  * its `perf_event_mmap_page`, then its data area (singly mapped: a record may cross the end,
  * and the pump copies it out in two pieces).
  *
- * Per batch (`fill`), JS publishes data_tail of the CPU the pump was reading (tail = pos +
- * head), then hands the pump the next CPU's pending range: base = its data area, head/end =
- * [data_tail, data_head) as offsets into the data area, unwrapped (the pump masks them). The
- * pump also publishes data_tail every PUBLISH_EVERY records. The mapping is read-write (a perf
- * ring's consumer writes data_tail in its header page); the pump writes only data_tail.
+ * The pump does all of the reading, in wasm (pump_wasm.ts `fillInPlace`): per batch it
+ * publishes data_tail of the CPU it was reading (tail = pos + head, at [meta]), then takes the
+ * next CPU's pending range: base = its data area, head/end = [data_tail, data_head) as offsets
+ * into the data area, unwrapped (the pump masks them). It also publishes data_tail every
+ * PUBLISH_EVERY records. The mapping is read-write (a perf ring's consumer writes data_tail in
+ * its header page); the pump writes only data_tail.
  */
 export class InPlacePerf {
   readonly staging: Staging;
   readonly size: number;
   readonly #mem: FixedMemory | null;
-  readonly #metas: BigUint64Array[];
-  readonly #stride: number;
-  readonly #page: number;
-  /** The CPU the pump is reading (-1: none), and the one `fill` looks at first. */
-  #cur = -1;
-  #next = 0;
   #closed = false;
 
   private constructor(
@@ -146,15 +141,16 @@ export class InPlacePerf {
     size: number,
   ) {
     this.#mem = mem;
-    this.#page = page;
-    this.#stride = page + size;
-    this.#metas = Array.from(
-      { length: cpus },
-      (_, i) => new BigUint64Array(memory.buffer as ArrayBuffer, i * (page + size), page / 8),
-    );
     this.size = size;
-    this.staging = Staging.inPlace(memory);
+    const stride = page + size;
+    this.staging = Staging.inPlace(memory, { cpus, stride, page });
     this.staging.mask.value = size - 1;
+    // nothing taken: as if CPU 0 had been read up to its data_tail (the first fill publishes
+    // that same value, then looks at CPU 1 first)
+    const tail = new BigUint64Array(memory.buffer as ArrayBuffer, 0, page / 8)[TAIL];
+    this.staging.meta.value = TAIL * 8;
+    this.staging.pos.value = tail;
+    this.staging.base.value = page;
   }
 
   /** Maps every per-CPU buffer of `pb` in place, or explains why not (the caller falls back to
@@ -198,42 +194,12 @@ export class InPlacePerf {
     return new InPlacePerf(memory, null, cpus, page, size);
   }
 
-  /** A pump's fill: publishes data_tail of the CPU the pump was reading, and hands it the next
-   * CPU's pending records; false when no CPU has any. */
-  fill(): boolean {
-    if (this.#closed) return false;
-    const s = this.staging;
-    if (this.#cur >= 0) {
-      Atomics.store(this.#metas[this.#cur], TAIL, s.pos.value + BigInt(s.head.value));
-      this.#cur = -1;
-    }
-    const n = this.#metas.length;
-    const mask = this.size - 1;
-    for (let i = 0; i < n; i++) {
-      const cpu = (this.#next + i) % n;
-      const meta = this.#metas[cpu];
-      const head = Number(Atomics.load(meta, HEAD));
-      const tail = Number(meta[TAIL]);
-      if (tail >= head) continue;
-      this.#next = (cpu + 1) % n;
-      this.#cur = cpu;
-      const off = tail & mask;
-      s.base.value = cpu * this.#stride + this.#page;
-      s.meta.value = cpu * this.#stride + TAIL * 8;
-      s.pos.value = BigInt(tail - off);
-      s.head.value = off;
-      s.end.value = off + Math.min(head - tail, this.size);
-      return true;
-    }
-    return false;
-  }
-
   /** Replaces the mappings with anonymous memory: the perf events are released with their fds
    * (perf_buffer__free), not at the next GC; idempotent. */
   close(): void {
     if (this.#closed) return;
     this.#closed = true;
-    this.#cur = -1;
+    this.staging.closed.value = 1;
     this.staging.end.value = this.staging.head.value;
     this.#mem?.release();
   }

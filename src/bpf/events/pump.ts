@@ -17,13 +17,14 @@
 import { suspending } from "../../ffi/jspi.ts";
 import {
   dispatcherModuleBytes,
+  type PerfLayout,
   pumpModuleBytes,
   type PumpVariant,
   type RecordFormat,
 } from "./pump_wasm.ts";
 
 export { FILL_NONE, FILL_PAUSED, FILL_STAGED, PUBLISH_EVERY, RECORD_BUDGET } from "./pump_wasm.ts";
-export type { RecordFormat } from "./pump_wasm.ts";
+export type { PerfLayout, RecordFormat } from "./pump_wasm.ts";
 
 const WASM_PAGE = 65536;
 
@@ -111,9 +112,19 @@ export class Staging {
   /** In place: the consumer position is pos + head, published by the pump at [meta]. */
   readonly pos = new WebAssembly.Global({ value: "i64", mutable: true }, 0n);
   readonly meta: WebAssembly.Global = i32Global();
+  /** In place: 1 once the buffer is closed (the pump takes no more records from it). */
+  readonly closed: WebAssembly.Global = i32Global();
+  /** In place, perf: where the per-CPU buffers lie (the pump's fill walks them). */
+  readonly perfLayout: PerfLayout | undefined;
   #u8: Uint8Array;
 
-  constructor(initialBytes: number, maxBytes: number, fixed?: WebAssembly.Memory) {
+  constructor(
+    initialBytes: number,
+    maxBytes: number,
+    fixed?: WebAssembly.Memory,
+    perfLayout?: PerfLayout,
+  ) {
+    this.perfLayout = perfLayout;
     if (fixed) {
       this.memory = fixed;
       this.inPlace = true;
@@ -126,9 +137,10 @@ export class Staging {
     this.#u8 = new Uint8Array(this.memory.buffer);
   }
 
-  /** The records of a buffer mapped into `memory` (fixed size), read in place. */
-  static inPlace(memory: WebAssembly.Memory): Staging {
-    return new Staging(0, 0, memory);
+  /** The records of a buffer mapped into `memory` (fixed size), read in place: a ring
+   * buffer, or perf buffers laid out as `perfLayout` says. */
+  static inPlace(memory: WebAssembly.Memory, perfLayout?: PerfLayout): Staging {
+    return new Staging(0, 0, memory, perfLayout);
   }
 
   get u8(): Uint8Array {
@@ -165,8 +177,13 @@ type PumpPoll = (ctx: number, data: number, maxSize: number, timeoutMs: number) 
 /** What a pump calls in JS. */
 export interface PumpHost {
   /** Stages ready records (FILL_STAGED), or says there are none (FILL_NONE), that the run is
-   * paused (FILL_PAUSED), or returns a negative errno for the guest. Synchronous. */
+   * paused (FILL_PAUSED), or returns a negative errno for the guest. Synchronous. In place
+   * it stages nothing (the pump reads the kernel's positions itself): FILL_NONE means the
+   * host's checks passed. */
   fill(): number;
+  /** In place: an i32 global, nonzero while the guest may take no record without asking
+   * `fill` (the run is stopping or paused). */
+  readonly hold: WebAssembly.Global;
   /** Waits for records (timeout in ms, negative: forever); 0, or a negative errno. */
   wait(timeoutMs: number): number | Promise<number>;
 }
@@ -194,19 +211,26 @@ export class RecordPump {
         guestMemory.buffer instanceof SharedArrayBuffer,
       inPlace: staging.inPlace,
       acquireHeaders: staging.inPlace && Deno.build.arch !== "x86_64",
+      perfLayout: staging.perfLayout,
     };
     const mod = compiled(JSON.stringify(variant), () => pumpModuleBytes(variant));
     const s = staging;
     try {
       const instance = new WebAssembly.Instance(mod, {
         g: { cb: callback as (...args: number[]) => number, mem: guestMemory },
-        h: { fill: () => host.fill(), wait: suspending((t: number) => host.wait(t)) },
+        h: {
+          fill: () => host.fill(),
+          wait: suspending((t: number) => host.wait(t)),
+          hold: host.hold,
+        },
         p: {
           stage: s.memory,
           head: s.head,
           end: s.end,
           lost: s.lost,
-          ...(s.inPlace ? { base: s.base, mask: s.mask, pos: s.pos, meta: s.meta } : {}),
+          ...(s.inPlace
+            ? { base: s.base, mask: s.mask, pos: s.pos, meta: s.meta, closed: s.closed }
+            : {}),
         },
       });
       return new RecordPump(instance.exports.poll as PumpPoll);

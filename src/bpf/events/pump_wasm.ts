@@ -29,11 +29,18 @@
  *     (import "p" "head"  (global (mut i32)))  ;; staged records [head, end) are undelivered
  *     (import "p" "end"   (global (mut i32)))
  *     (import "p" "lost"  (global (mut i64)))  ;; perf: PERF_RECORD_LOST counts add up here
+ *     ;; in place only: base, mask, pos, meta (where the records and positions are), and
+ *     (import "h" "hold"  (global (mut i32)))  ;; the run is stopping or paused
+ *     (import "p" "closed" (global (mut i32))) ;; the buffer is closed
  *     (func (export "poll") (param $ctx i32) (param $data i32) (param $max i32)
  *       (param $timeout i32) (result i32) ...)
+ *     (func $fillInPlace (result i32) ...)    ;; in place: the kernel side of a fill
  *
  * `poll` delivers the staged records from `head`, calling `fill` when none are left (fill
  * returns 1: staged more; 0: none ready; 2: the run is paused; negative: an errno to return).
+ * In place, the pump reads the kernel's positions itself (`fillInPlace`) and calls `fill` only
+ * for the host's checks: when the run is held or the buffer closed, or when no record is ready
+ * and none was delivered yet (before a wait). A poll that finds records ready calls no JS.
  * When none are ready and none were delivered yet, it calls `wait(timeout)` once (not for a
  * zero timeout) and looks again. For each record it copies n = min(len, max) bytes into guest
  * memory at `data` and calls `cb(ctx, data, n)` wasm to wasm, so the callback may suspend. A
@@ -65,9 +72,13 @@ function funcType(params: number[], results: number[]): number[] {
   return [FUNC_TYPE, ...vec(params.map((p) => [p])), ...vec(results.map((r) => [r]))];
 }
 
-/** A function body: its i32 locals after the parameters, then the code. */
-function body(i32Locals: number, code: number[]): number[] {
-  const b = [...vec(i32Locals ? [[...uleb(i32Locals), I32]] : []), ...code, END];
+/** A function body: its i32 locals after the parameters, then its i64 locals, then the code. */
+function body(i32Locals: number, code: number[], i64Locals = 0): number[] {
+  const decls = [
+    ...(i32Locals ? [[...uleb(i32Locals), I32]] : []),
+    ...(i64Locals ? [[...uleb(i64Locals), I64]] : []),
+  ];
+  const b = [...vec(decls), ...code, END];
   return [...uleb(b.length), ...b];
 }
 
@@ -106,14 +117,25 @@ const I32_LT_U = 0x49;
 const I32_GT_S = 0x4a;
 const I32_GT_U = 0x4b;
 const I32_GE_U = 0x4f;
+const I64_LT_U = 0x54;
+const I64_LE_U = 0x58;
+const I64_GE_U = 0x5a;
 const I32_ADD = 0x6a;
 const I32_SUB = 0x6b;
+const I32_MUL = 0x6c;
+const I32_DIV_U = 0x6e;
+const I32_REM_U = 0x70;
 const I32_AND = 0x71;
 const I32_OR = 0x72;
+const I32_SHR_U = 0x76;
 const I64_ADD = 0x7c;
+const I64_SUB = 0x7d;
+const I32_WRAP_I64 = 0xa7;
 const I64_EXTEND_I32_U = 0xad;
+const I64_CONST = 0x42;
 /** i32.atomic.load, i64.atomic.store (threads; valid on an unshared memory too) */
 const I32_ATOMIC_LOAD = [0xfe, 0x10];
+const I64_ATOMIC_LOAD = [0xfe, 0x11];
 const I64_ATOMIC_STORE = [0xfe, 0x18];
 const VOID = 0x40;
 /** memory.copy dst_mem src_mem */
@@ -205,15 +227,26 @@ export interface PumpVariant {
   /** Ring record headers are read with acquire loads (atomic): every target but x86-64,
    * whose plain loads are not reordered with later loads. */
   acquireHeaders?: boolean;
+  /** In place, perf: how the per-CPU buffers lie in memory 1 (perfbuf_reader.ts InPlacePerf):
+   * CPU i's `perf_event_mmap_page` at i * stride, its data area `page` bytes after it. */
+  perfLayout?: PerfLayout;
+}
+
+/** The per-CPU perf buffers of an in-place pump's memory. */
+export interface PerfLayout {
+  cpus: number;
+  stride: number;
+  page: number;
 }
 
 /** The consumer position is published (in place), and the record budget checked, once per
  * this many records (a power of two dividing RECORD_BUDGET). */
 export const PUBLISH_EVERY = 256;
 
-// imported functions and globals of a pump
-const CB = 0, FILL = 1, WAIT = 2;
+// imported functions and globals of a pump, then its own functions
+const CB = 0, FILL = 1, WAIT = 2, FILL_IN_PLACE = 4;
 const HEAD_G = 0, END_G = 1, LOST_G = 2, BASE_G = 3, MASK_G = 4, POS_G = 5, META_G = 6;
+const HOLD_G = 7, CLOSED_G = 8;
 
 // locals of `poll`: the four parameters, then these
 const CTX = 0,
@@ -229,8 +262,12 @@ const CTX = 0,
   WAITED = 10,
   LEN = 11,
   HDR = 12,
-  FIRST = 13;
-const POLL_LOCALS = 10;
+  FIRST = 13,
+  // in place, perf: base and mask, read once per record, and the record's address
+  PBASE = 14,
+  PMASK = 15,
+  P = 16;
+const POLL_LOCALS = 13;
 
 // BPF ring buffer record header: u32 len with these bits, u32 page offset
 const DISCARD_BIT = 0x40000000;
@@ -304,18 +341,15 @@ function parseRecord(v: PumpVariant): number[] {
   }
   // In place, perf: head and end are offsets into the CPU's data area, unwrapped; the byte at
   // offset x is at base + (x & mask). Headers are 8-byte aligned: a field of one never crosses
-  // the end, a sample's data may.
-  const at = (delta: number) => [
-    GLOBAL_GET,
-    BASE_G,
-    ...get(HEAD),
-    ...(delta ? [...k(delta), I32_ADD] : []),
-    GLOBAL_GET,
-    MASK_G,
-    I32_AND,
-    I32_ADD,
-  ];
+  // the end, a sample's data may. (base and mask are globals a nested poll may change: read
+  // once per record into locals)
+  const at = (delta: number) =>
+    delta
+      ? [...get(PBASE), ...get(HEAD), ...k(delta), I32_ADD, ...get(PMASK), I32_AND, I32_ADD]
+      : get(P);
   return [
+    ...[GLOBAL_GET, BASE_G, ...tee(PBASE), GLOBAL_GET, MASK_G, ...tee(PMASK)],
+    ...[...get(HEAD), I32_AND, I32_ADD, ...set(P)],
     // size = load16 [at(0) + 6]; a size under 8 cannot be walked: drop the batch
     ...[...at(0), I32_LOAD16_U, ...m1(1, 6), ...tee(LEN), ...k(8), I32_LT_U, IF, VOID],
     ...[GLOBAL_GET, END_G, GLOBAL_SET, HEAD_G, BR, 1, END],
@@ -325,7 +359,7 @@ function parseRecord(v: PumpVariant): number[] {
     ...[BR, 1, END],
     ...[...get(HDR), ...k(PERF_RECORD_SAMPLE), I32_NE, BR_IF, 0],
     ...[...at(8), I32_LOAD, ...m1(2), ...set(LEN)],
-    ...[...get(HEAD), ...k(12), I32_ADD, GLOBAL_GET, MASK_G, I32_AND, ...set(SRC)],
+    ...[...get(HEAD), ...k(12), I32_ADD, ...get(PMASK), I32_AND, ...set(SRC)],
   ];
 }
 
@@ -335,12 +369,11 @@ function copyOut(v: PumpVariant): number[] {
   if (v.format !== "perf" || !v.inPlace) return copyRecord();
   return [
     // if (src + n > mask + 1) { first = mask + 1 - src; two memory.copy } else copy at base+src
-    ...[...get(SRC), ...get(N), I32_ADD, GLOBAL_GET, MASK_G, ...k(1), I32_ADD, I32_GT_U, IF, VOID],
-    ...[GLOBAL_GET, MASK_G, ...k(1), I32_ADD, ...get(SRC), I32_SUB, ...set(FIRST)],
+    ...[...get(SRC), ...get(N), I32_ADD, ...get(PMASK), ...k(1), I32_ADD, I32_GT_U, IF, VOID],
+    ...[...get(PMASK), ...k(1), I32_ADD, ...get(SRC), I32_SUB, ...set(FIRST)],
     ...[
       ...get(DATA),
-      GLOBAL_GET,
-      BASE_G,
+      ...get(PBASE),
       ...get(SRC),
       I32_ADD,
       ...get(FIRST),
@@ -348,10 +381,10 @@ function copyOut(v: PumpVariant): number[] {
       0,
       1,
     ],
-    ...[...get(DATA), ...get(FIRST), I32_ADD, GLOBAL_GET, BASE_G, ...get(N), ...get(FIRST)],
+    ...[...get(DATA), ...get(FIRST), I32_ADD, ...get(PBASE), ...get(N), ...get(FIRST)],
     ...[I32_SUB, ...MEMORY_COPY, 0, 1],
     ELSE,
-    ...[GLOBAL_GET, BASE_G, ...get(SRC), I32_ADD, ...set(SRC)],
+    ...[...get(PBASE), ...get(SRC), I32_ADD, ...set(SRC)],
     ...copyRecord(),
     END,
   ];
@@ -367,6 +400,86 @@ function publish(v: PumpVariant): number[] {
   ];
 }
 
+// perf_event_mmap_page: data_head and data_tail
+const DATA_HEAD = 1024;
+const DATA_TAIL = 1032;
+
+// locals of `fillInPlace`: i32 OFF, CPU0, I, M, then i64 A, B, SIZE
+const F_OFF = 0, F_CPU0 = 1, F_I = 2, F_M = 3, F_A = 4, F_B = 5, F_SIZE = 6;
+
+/** end = OFF + min(B, SIZE) (i64 B: bytes ready; SIZE: the data area's size) */
+const setEnd = [
+  ...[...get(F_OFF), ...get(F_B), ...get(F_SIZE), ...get(F_B), ...get(F_SIZE), I64_LT_U, SELECT],
+  ...[I32_WRAP_I64, I32_ADD, GLOBAL_SET, END_G],
+];
+
+/**
+ * In place: `fillInPlace() -> i32`, the kernel side of a fill, in wasm so that a poll that
+ * finds records ready calls no JS (a JS call on a cold cache costs 10-20 us, more than a
+ * thousand records). Publishes the consumer position reached (pos + head at [meta]), then
+ * looks for committed records: 1 and [head, end) set to them, or 0 (head = end) when none.
+ *
+ * - ring: [base/2] is producer_pos (the producer page), the data area starts at base and is
+ *   mapped twice, so [head, end) is contiguous; the first record still BUSY means none.
+ * - perf: the CPUs in turn from the one after the CPU last read (meta / stride): the first
+ *   with data_tail < data_head gets base = its data area, meta = its data_tail, and [head,
+ *   end) = the pending bytes as unwrapped offsets (the pump masks them).
+ *
+ * data_head and producer_pos are read with acquire loads, the consumer position is published
+ * with a sequentially consistent store before they are read again (the kernel's wake-up
+ * decision reads it). A closed buffer has none, whatever its memory holds.
+ */
+function fillInPlaceBody(v: PumpVariant): number[] {
+  const size64 = [GLOBAL_GET, MASK_G, I64_EXTEND_I32_U, I64_CONST, 1, I64_ADD, ...set(F_SIZE)];
+  const publishReached = [
+    ...[GLOBAL_GET, META_G, GLOBAL_GET, POS_G, GLOBAL_GET, HEAD_G, I64_EXTEND_I32_U, I64_ADD],
+    ...[...I64_ATOMIC_STORE, ...m1(3)],
+  ];
+  const noneIfClosed = [GLOBAL_GET, CLOSED_G, IF, VOID, ...k(0), RETURN, END];
+  if (v.format === "ring") {
+    return body(4, [
+      ...noneIfClosed,
+      ...size64,
+      // A = the consumer position reached; publish it; B = producer_pos
+      ...[GLOBAL_GET, POS_G, GLOBAL_GET, HEAD_G, I64_EXTEND_I32_U, I64_ADD, ...set(F_A)],
+      ...[GLOBAL_GET, META_G, ...get(F_A), ...I64_ATOMIC_STORE, ...m1(3)],
+      ...[GLOBAL_GET, BASE_G, ...k(1), I32_SHR_U, ...I64_ATOMIC_LOAD, ...m1(3), ...set(F_B)],
+      // off = base + (A & mask); pos = A - off; head = end = off
+      ...[GLOBAL_GET, BASE_G, ...get(F_A), I32_WRAP_I64, GLOBAL_GET, MASK_G, I32_AND, I32_ADD],
+      ...[...tee(F_OFF), GLOBAL_SET, HEAD_G, ...get(F_OFF), GLOBAL_SET, END_G],
+      ...[...get(F_A), ...get(F_OFF), I64_EXTEND_I32_U, I64_SUB, GLOBAL_SET, POS_G],
+      // nothing committed past A, or the first record still BUSY: none
+      ...[...get(F_B), ...get(F_A), I64_LE_U, IF, VOID, ...k(0), RETURN, END],
+      ...[...get(F_OFF), ...I32_ATOMIC_LOAD, ...m1(2), ...k(0), I32_LT_S, IF, VOID],
+      ...[...k(0), RETURN, END],
+      ...[...get(F_B), ...get(F_A), I64_SUB, ...set(F_B), ...setEnd, ...k(1)],
+    ], 3);
+  }
+  const { cpus, stride, page } = v.perfLayout!;
+  return body(4, [
+    ...noneIfClosed,
+    ...size64,
+    ...publishReached,
+    ...[GLOBAL_GET, META_G, ...k(stride), I32_DIV_U, ...set(F_CPU0), ...k(0), ...set(F_I)],
+    ...[BLOCK, VOID, LOOP, VOID],
+    ...[...get(F_I), ...k(cpus), I32_GE_U, BR_IF, 1],
+    // M = the header page of CPU (cpu0 + 1 + i) % cpus
+    ...[...get(F_CPU0), ...get(F_I), I32_ADD, ...k(1), I32_ADD, ...k(cpus), I32_REM_U],
+    ...[...k(stride), I32_MUL, ...set(F_M), ...get(F_I), ...k(1), I32_ADD, ...set(F_I)],
+    // B = data_head (acquire), A = data_tail (written by us only); none pending: next CPU
+    ...[...get(F_M), ...I64_ATOMIC_LOAD, ...m1(3, DATA_HEAD), ...set(F_B)],
+    ...[...get(F_M), I64_LOAD, ...m1(3, DATA_TAIL), ...set(F_A)],
+    ...[...get(F_A), ...get(F_B), I64_GE_U, BR_IF, 0],
+    ...[...get(F_A), I32_WRAP_I64, GLOBAL_GET, MASK_G, I32_AND, ...set(F_OFF)],
+    ...[...get(F_M), ...k(page), I32_ADD, GLOBAL_SET, BASE_G],
+    ...[...get(F_M), ...k(DATA_TAIL), I32_ADD, GLOBAL_SET, META_G],
+    ...[...get(F_A), ...get(F_OFF), I64_EXTEND_I32_U, I64_SUB, GLOBAL_SET, POS_G],
+    ...[...get(F_OFF), GLOBAL_SET, HEAD_G],
+    ...[...get(F_B), ...get(F_A), I64_SUB, ...set(F_B), ...setEnd, ...k(1), RETURN],
+    ...[END, END, ...k(0)],
+  ], 3);
+}
+
 function pollBody(v: PumpVariant): number[] {
   const wait = [...get(TIMEOUT), CALL, WAIT, ...tee(R), ...returnIfNegative(R)];
   return body(POLL_LOCALS, [
@@ -374,12 +487,24 @@ function pollBody(v: PumpVariant): number[] {
     VOID, // label 0 below: the next record
     // no staged record left: fill
     ...[GLOBAL_GET, HEAD_G, GLOBAL_GET, END_G, I32_GE_U, IF, VOID],
+    // in place, unless the host holds the guest (stop, pause) or the buffer is closed (the
+    // host's fill says what that means): records the kernel committed since go on at once;
+    // none, after some were delivered: return them, no JS called
+    ...(v.inPlace
+      ? [
+        ...[GLOBAL_GET, HOLD_G, GLOBAL_GET, CLOSED_G, I32_OR, I32_EQZ, IF, VOID],
+        ...[CALL, FILL_IN_PLACE, BR_IF, 2],
+        ...[...get(COUNT), IF, VOID, ...get(COUNT), RETURN, END, END],
+      ]
+      : []),
     ...[CALL, FILL, ...tee(R), ...k(0), I32_GT_S, IF, VOID],
     // staged: go on; paused: wait (until resumed), then fill again
     ...[...get(R), ...k(FILL_STAGED), I32_EQ, BR_IF, 2],
     ...wait,
     ...[BR, 2, END],
     ...returnIfNegative(R),
+    // in place: the host's checks passed (fill never stages in place); look again
+    ...(v.inPlace ? [CALL, FILL_IN_PLACE, BR_IF, 1] : []),
     // none ready: return what was delivered, unless this poll may wait and has not yet
     ...[...get(COUNT), ...get(WAITED), I32_OR, ...get(TIMEOUT), I32_EQZ, I32_OR],
     ...[IF, VOID, ...get(COUNT), RETURN, END],
@@ -426,14 +551,17 @@ export function pumpModuleBytes(v: PumpVariant): Uint8Array {
         [...name("p"), ...name("mask"), 0x03, I32, 0x01],
         [...name("p"), ...name("pos"), 0x03, I64, 0x01],
         [...name("p"), ...name("meta"), 0x03, I32, 0x01],
+        [...name("h"), ...name("hold"), 0x03, I32, 0x01],
+        [...name("p"), ...name("closed"), 0x03, I32, 0x01],
       ]
       : []),
   ]);
   return wasmModule([
     section(1, vec(types)),
     section(2, imports),
-    section(3, vec([uleb(3)])),
+    // poll, and in place fillInPlace (of the fill type)
+    section(3, vec(v.inPlace ? [uleb(3), uleb(1)] : [uleb(3)])),
     section(7, vec([[...name("poll"), 0x00, ...uleb(3)]])),
-    section(10, vec([pollBody(v)])),
+    section(10, vec(v.inPlace ? [pollBody(v), fillInPlaceBody(v)] : [pollBody(v)])),
   ]);
 }

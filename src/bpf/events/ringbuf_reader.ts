@@ -183,22 +183,19 @@ function badRingSize(size: number, page: number): string | null {
  *     [page, 2 page)            producer page (read-only): producer_pos
  *     [2 page, 2 page + 2 size) the data area, twice in a row (read-only)
  *
- * Per batch (`fill`), JS publishes the consumer position reached, reads producer_pos and hands
- * the pump [head, end): the committed range's addresses in the double mapping, so that every
- * record is contiguous. The pump walks the records itself (stopping before a BUSY one, skipping
+ * The pump does all of the reading, in wasm (pump_wasm.ts `fillInPlace`): per batch it
+ * publishes the consumer position reached, reads producer_pos and takes [head, end), the
+ * committed range's addresses in the double mapping (base = 2 page, the data area), so that
+ * every record is contiguous; it walks the records (stopping before a BUSY one, skipping
  * DISCARDed ones), copies each into guest memory and publishes consumer_pos every
- * PUBLISH_EVERY records (consumer position = pos + head). The store of consumer_pos here is
- * an `Atomics` one (sequentially consistent) before producer_pos is read again: that is what
- * keeps the kernel's "wake the consumer when it has caught up" decision from racing with us.
+ * PUBLISH_EVERY records too (consumer position = pos + head). Its store of consumer_pos is
+ * sequentially consistent and comes before producer_pos is read again: that is what keeps the
+ * kernel's "wake the consumer when it has caught up" decision from racing with us.
  */
 export class InPlaceRing {
   readonly staging: Staging;
   readonly size: number;
   readonly #mem: FixedMemory | null;
-  readonly #cons: BigUint64Array;
-  readonly #prod: BigUint64Array;
-  readonly #d32: Int32Array;
-  readonly #data: number;
   #closed = false;
 
   private constructor(
@@ -209,17 +206,14 @@ export class InPlaceRing {
   ) {
     this.#mem = mem;
     this.size = size;
-    this.#data = 2 * page;
-    const buffer = memory.buffer as ArrayBuffer;
-    this.#cons = new BigUint64Array(buffer, 0, 1);
-    this.#prod = new BigUint64Array(buffer, page, 1);
-    this.#d32 = new Int32Array(buffer, 2 * page, (2 * size) >>> 2);
+    const data = 2 * page;
     this.staging = Staging.inPlace(memory);
     this.staging.meta.value = 0;
+    this.staging.base.value = data;
     this.staging.mask.value = size - 1;
     // nothing staged: the first fill starts from consumer_pos
-    const pos = Number(Atomics.load(this.#cons, 0));
-    const off = this.#data + (pos & (size - 1));
+    const pos = Number(Atomics.load(new BigUint64Array(memory.buffer as ArrayBuffer, 0, 1), 0));
+    const off = data + (pos & (size - 1));
     this.staging.pos.value = BigInt(pos - off);
     this.staging.head.value = off;
     this.staging.end.value = off;
@@ -258,30 +252,12 @@ export class InPlaceRing {
     return new InPlaceRing(memory, null, page, size);
   }
 
-  /** A pump's fill: publishes the position the pump reached, and hands it the committed
-   * records from there; false when none are (or the first is still BUSY). */
-  fill(): boolean {
-    if (this.#closed) return false;
-    const s = this.staging;
-    const pos = Number(s.pos.value + BigInt(s.head.value));
-    Atomics.store(this.#cons, 0, BigInt(pos));
-    const prod = Number(Atomics.load(this.#prod, 0));
-    const mask = this.size - 1;
-    const off = this.#data + (pos & mask);
-    s.pos.value = BigInt(pos - off);
-    s.head.value = off;
-    s.end.value = off;
-    if (prod <= pos) return false;
-    if ((Atomics.load(this.#d32, (pos & mask) >>> 2) & BUSY_BIT) !== 0) return false;
-    s.end.value = off + Math.min(prod - pos, this.size);
-    return true;
-  }
-
   /** Replaces the mapping with anonymous memory (the ring is unreferenced at once); idempotent.
    * A pump still running finds nothing staged (head = end). */
   close(): void {
     if (this.#closed) return;
     this.#closed = true;
+    this.staging.closed.value = 1;
     this.staging.end.value = this.staging.head.value;
     this.#mem?.release();
   }

@@ -144,6 +144,7 @@ function selectPump(
     {
       fill: () => fill(ctx, loaded, poller),
       wait: (timeoutMs) => wait(ctx, loaded, poller, timeoutMs),
+      hold: ctx.stop.hold,
     },
   );
   if (poller.pumps.size >= MAX_PUMPS_PER_BUFFER) {
