@@ -116,6 +116,7 @@ const I32_LT_S = 0x48;
 const I32_LT_U = 0x49;
 const I32_GT_S = 0x4a;
 const I32_GT_U = 0x4b;
+const I32_LE_U = 0x4d;
 const I32_GE_U = 0x4f;
 const I64_LT_U = 0x54;
 const I64_LE_U = 0x58;
@@ -280,7 +281,9 @@ const PERF_RECORD_SAMPLE = 9;
  * in V8, ~2 ns), longer ones by memory.copy. */
 const INLINE_COPY_MAX = 64;
 
-/** Copies N bytes from staging (memory 1) at SRC to guest memory (memory 0) at DATA. */
+/** Copies N bytes from staging (memory 1) at SRC to guest memory (memory 0) at DATA: 8 to 16
+ * bytes as two words (about 1 ns less per record than the word loop), up to INLINE_COPY_MAX by
+ * words and a tail, longer ones by memory.copy. */
 function copyRecord(): number[] {
   /** if ((n - i) & bit) { dst[i] = src[i] (load/store of `bit` bytes); i += bit } */
   const tail = (bit: number, load: number, store: number) => [
@@ -289,6 +292,12 @@ function copyRecord(): number[] {
     ...[store, ...m0(0), ...get(I), ...k(bit), I32_ADD, ...set(I), END],
   ];
   return [
+    // 8 to 16 bytes (the common small record): two 8-byte words, overlapping when n < 16
+    ...[...get(N), ...k(8), I32_SUB, ...k(8), I32_LE_U, IF, VOID],
+    ...[...get(DATA), ...get(SRC), I64_LOAD, ...m1(0), I64_STORE, ...m0(0)],
+    ...[...get(DATA), ...get(N), I32_ADD, ...k(8), I32_SUB],
+    ...[...get(SRC), ...get(N), I32_ADD, ...k(8), I32_SUB, I64_LOAD, ...m1(0), I64_STORE, ...m0(0)],
+    ELSE,
     ...[...get(N), ...k(INLINE_COPY_MAX), I32_GT_U, IF, VOID],
     ...[...get(DATA), ...get(SRC), ...get(N), ...MEMORY_COPY, 0, 1],
     ELSE,
@@ -300,6 +309,7 @@ function copyRecord(): number[] {
     ...tail(4, I32_LOAD, I32_STORE),
     ...tail(2, I32_LOAD16_U, I32_STORE16),
     ...tail(1, I32_LOAD8_U, I32_STORE8),
+    END,
     END,
   ];
 }
