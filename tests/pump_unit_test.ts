@@ -277,7 +277,7 @@ Deno.test("pump: a callback of another type does not link", () => {
 });
 
 Deno.test("dispatcher: slots are handed out, freed and reused", () => {
-  const d = new Dispatcher({ select: () => -22, selectWrapper: () => -22 });
+  const d = new Dispatcher(NOT_HELD, { select: () => -22, selectWrapper: () => -22 });
   const memory = new WebAssembly.Memory({ initial: 1 });
   const staging = new Staging(65536, 65536);
   const host = { fill: () => FILL_NONE, wait: () => 0, hold: NOT_HELD };
@@ -287,4 +287,45 @@ Deno.test("dispatcher: slots are handed out, freed and reused", () => {
   assert.notEqual(a, b);
   d.remove(a);
   assert.equal(d.add(pump), a);
+});
+
+Deno.test("dispatcher: a remembered poll skips select until forgotten, a slot removed or the run held", async () => {
+  const hold = new WebAssembly.Global({ value: "i32", mutable: true }, 0);
+  const selects: number[] = [];
+  let slot = -22;
+  const d = new Dispatcher(hold, {
+    select: (_handle, fd) => (selects.push(fd), slot),
+    selectWrapper: () => -22,
+  });
+  const memory = new WebAssembly.Memory({ initial: 1 });
+  const host = { fill: () => FILL_NONE, wait: () => 0, hold: NOT_HELD };
+  const pump = RecordPump.create("ring", memory, () => 0, new Staging(65536, 65536), host);
+  slot = d.add(pump as RecordPump);
+  const poll = promising(d.poll) as (...args: (number | bigint)[]) => Promise<number>;
+  const pollFd = (fd: number) => poll(1n, fd, 5, 0, 1024, 64, 0);
+
+  assert.equal(await pollFd(3), 0);
+  assert.deepEqual(selects, [3], "nothing remembered: select");
+  d.remember(1n, 3, 5, 1024, 64, slot);
+  assert.equal(await pollFd(3), 0);
+  assert.deepEqual(selects, [3], "the same arguments: no select");
+  assert.equal(await pollFd(4), 0);
+  assert.deepEqual(selects, [3, 4], "another fd: select");
+  assert.equal(await poll(1n, 3, 5, 0, 1024, 65, 0), 0);
+  assert.deepEqual(selects, [3, 4, 3], "another max: select");
+
+  hold.value = 1;
+  assert.equal(await pollFd(3), 0);
+  assert.deepEqual(selects.length, 4, "held (stopping, paused): select");
+  hold.value = 0;
+  assert.equal(await pollFd(3), 0);
+  assert.deepEqual(selects.length, 4, "no longer held: remembered again");
+
+  const other = d.add(pump as RecordPump);
+  d.remove(other);
+  assert.equal(await pollFd(3), 0);
+  assert.deepEqual(selects.length, 5, "a slot removed: select");
+
+  slot = -9; // EBADF: what select says now is what the guest gets
+  assert.equal(await pollFd(3), -9);
 });

@@ -35,6 +35,9 @@ export class HostContext {
   #memory: GuestMemory | undefined;
   /** The guest's `__indirect_function_table` (C and Rust guests); absent in TinyGo guests. */
   table: WebAssembly.Table | undefined;
+  /** Whether the guest's table holds the same function at each index for the whole run (its
+   * code writes no table; guest_module.ts guestTableIsFixed). False unless the run says. */
+  tableFixed: () => boolean = () => false;
   /** The guest's exports, for the TinyGo callback export. */
   exports: WebAssembly.Exports | undefined;
   /** The host fd of a directory the host preopened at guest fd `guestFd` (WASI's record, made

@@ -17,6 +17,7 @@ import {
   WRAPPER_POLL_SIGNATURE,
 } from "./import_signatures.ts";
 import { WasmFormatError } from "../format/wasm.ts";
+import { mayWriteTables } from "../format/wasm_code.ts";
 import {
   type FuncType,
   type ModuleLayout,
@@ -99,7 +100,22 @@ export async function compileGuest(
     throw new GuestModuleError(`invalid WebAssembly module: ${(e as Error).message}`, { cause: e });
   }
   signaturesOf.set(module, { imports: layout.imports, functionExports: layout.functionExports });
+  if (layout.imports.some((i) => i.name === "wasm_bpf_buffer_poll")) {
+    let fixed: boolean | undefined;
+    tableFixedOf.set(module, () => fixed ??= !mayWriteTables(bytes));
+  }
   return module;
+}
+
+/** Whether each module compiled here that polls buffers keeps its table as instantiated:
+ * asked (and the code walked, about 1 ms per 50 KB) at the first poll, not at start. */
+const tableFixedOf = new WeakMap<WebAssembly.Module, () => boolean>();
+
+/** True when no instruction of `module` (compiled by {@link compileGuest}) writes a table, so
+ * that each index of its table holds the same function for the instance's whole life (the
+ * host never writes a guest's table). False when unknown. */
+export function guestTableIsFixed(module: WebAssembly.Module): boolean {
+  return tableFixedOf.get(module)?.() ?? false;
 }
 
 const FEATURE_NAMES: Record<OptionalWasmFeature, string> = {

@@ -10,7 +10,12 @@ import { HostContext, type HostLog } from "../bpf/context.ts";
 import { GuestMemory } from "../bpf/guest_memory.ts";
 import { makeBpfImports } from "../bpf/imports/mod.ts";
 import { DEFAULT_CALLBACK_EXPORT, DEFAULT_WRAPPER_MODULE } from "../guest/import_signatures.ts";
-import { checkGuestShape, GuestModuleError, WASI_MODULE } from "../guest/guest_module.ts";
+import {
+  checkGuestShape,
+  GuestModuleError,
+  guestTableIsFixed,
+  WASI_MODULE,
+} from "../guest/guest_module.ts";
 import type { GuestPolicy } from "../guest/policy.ts";
 import { exitCodeForStop, GuestStopped, type RunStop, type StopReason } from "../guest/stop.ts";
 
@@ -76,6 +81,7 @@ export async function runGuest(opts: GuestRunOptions): Promise<GuestRunResult> {
 
   const ctx = new HostContext(opts.stop, opts.log, opts.policy ?? {});
   ctx.preopenedDirFd = (guestFd) => wasi.preopenedDirFd(guestFd);
+  ctx.tableFixed = () => guestTableIsFixed(opts.module);
   const imports: WebAssembly.Imports = {
     ...wrapExtraImports(extra, opts.stop),
     [WASI_MODULE]: wasi.imports as WebAssembly.ModuleImports,

@@ -46,6 +46,15 @@ export interface SelectFns {
   selectWrapper(handle: bigint, fd: number, data: number, maxSize: number): number;
 }
 
+type RememberFn = (
+  handle: bigint,
+  fd: number,
+  fn: number,
+  data: number,
+  max: number,
+  slot: number,
+) => void;
+
 /** One per run: the guest's poll imports and the table of pumps they call. */
 export class Dispatcher {
   /** The guest's `wasm_bpf.wasm_bpf_buffer_poll`. */
@@ -54,14 +63,30 @@ export class Dispatcher {
   readonly wrapperPoll: WebAssembly.ExportValue;
   readonly #slots: WebAssembly.Table;
   readonly #free: number[] = [];
+  readonly #remember: RememberFn;
+  readonly #forget: () => void;
 
-  constructor(fns: SelectFns) {
+  /** `hold`: the run's RunStop.hold (the memo is not used while it is set). */
+  constructor(hold: WebAssembly.Global, fns: SelectFns) {
     const instance = new WebAssembly.Instance(compiled("dispatcher", dispatcherModuleBytes), {
-      h: { select: fns.select, selectWrapper: fns.selectWrapper },
+      h: { select: fns.select, selectWrapper: fns.selectWrapper, hold },
     });
     this.poll = instance.exports.poll;
     this.wrapperPoll = instance.exports.wpoll;
     this.#slots = instance.exports.slots as WebAssembly.Table;
+    this.#remember = instance.exports.remember as RememberFn;
+    this.#forget = instance.exports.forget as () => void;
+  }
+
+  /** Lets `poll` skip `select` while it is called with these same arguments: only for a slot
+   * `select` would return again for them (its callback is fixed: the guest's table never
+   * changes), until {@link forget} (any slot removed, the run held). */
+  remember(handle: bigint, fd: number, fn: number, data: number, max: number, slot: number): void {
+    this.#remember(handle, fd, fn, data, max, slot);
+  }
+
+  forget(): void {
+    this.#forget();
   }
 
   /** Puts a pump's poll in the table; returns its slot. */
@@ -78,6 +103,7 @@ export class Dispatcher {
 
   /** Empties a slot for reuse (a later call through it would trap: select never returns it). */
   remove(slot: number): void {
+    this.#forget();
     this.#slots.set(slot, null);
     this.#free.push(slot);
     this.#removals++;

@@ -118,6 +118,7 @@ const I32_GT_S = 0x4a;
 const I32_GT_U = 0x4b;
 const I32_LE_U = 0x4d;
 const I32_GE_U = 0x4f;
+const I64_EQ = 0x51;
 const I64_LT_U = 0x54;
 const I64_LE_U = 0x58;
 const I64_GE_U = 0x5a;
@@ -175,16 +176,47 @@ export function dispatcherModuleBytes(): Uint8Array {
     funcType([I32, I32, I32, I32], [I32]), // 2: a pump's poll
     funcType([I64, I32, I32, I32, I32, I32, I32], [I32]), // 3: wasm_bpf_buffer_poll
     funcType([I64, I32, I32, I32, I32, I32], [I32]), // 4: the TinyGo form
+    funcType([I64, I32, I32, I32, I32, I32], []), // 5: remember
+    funcType([], []), // 6: forget
   ];
   const imports = vec([
     [...name("h"), ...name("select"), 0x00, ...uleb(0)],
     [...name("h"), ...name("selectWrapper"), 0x00, ...uleb(1)],
+    [...name("h"), ...name("hold"), 0x03, I32, 0x01],
   ]);
   const table = vec([[FUNCREF, 0x00, ...uleb(0)]]);
-  // poll(handle, fd, fn, ctx, data, max, timeout); local 7: slot
+  // globals: 0 the run's hold (imported), then the memo of poll's last arguments and slot
+  const HOLD = 0, VALID = 1, M_HANDLE = 2, M_FD = 3, M_FN = 4, M_DATA = 5, M_MAX = 6, M_SLOT = 7;
+  const i32Var = [I32, 0x01, ...k(0), END];
+  const globals = vec([
+    i32Var,
+    [I64, 0x01, I64_CONST, 0, END],
+    i32Var,
+    i32Var,
+    i32Var,
+    i32Var,
+    i32Var,
+  ]);
+  /** local == global (i32, or i64 for the handle), and-ed into the condition on the stack */
+  const same = (local: number, global: number, eq = I32_EQ) => [
+    ...get(local),
+    GLOBAL_GET,
+    global,
+    eq,
+    I32_AND,
+  ];
+  // poll(handle, fd, fn, ctx, data, max, timeout); local 7: slot. The memo (remembered by the
+  // host after a select it may skip) holds while the run is not held (stopping, paused).
   const poll = body(1, [
+    ...[GLOBAL_GET, VALID, GLOBAL_GET, HOLD, I32_EQZ, I32_AND],
+    ...same(0, M_HANDLE, I64_EQ),
+    ...same(1, M_FD),
+    ...same(2, M_FN),
+    ...same(4, M_DATA),
+    ...same(5, M_MAX),
+    ...[IF, I32, GLOBAL_GET, M_SLOT, ELSE],
     ...[...get(0), ...get(1), ...get(2), ...get(4), ...get(5), CALL, 0, ...tee(7)],
-    ...[...k(0), I32_LT_S, IF, VOID, ...get(7), RETURN, END],
+    ...[...k(0), I32_LT_S, IF, VOID, ...get(7), RETURN, END, ...get(7), END, ...set(7)],
     ...[...get(3), ...get(4), ...get(5), ...get(6), ...get(7), CALL_INDIRECT, 2, 0],
   ]);
   // wpoll(handle, fd, ctx, data, max, timeout); local 6: slot
@@ -193,20 +225,31 @@ export function dispatcherModuleBytes(): Uint8Array {
     ...[...k(0), I32_LT_S, IF, VOID, ...get(6), RETURN, END],
     ...[...get(2), ...get(3), ...get(4), ...get(5), ...get(6), CALL_INDIRECT, 2, 0],
   ]);
+  // remember(handle, fd, fn, data, max, slot)
+  const remember = body(0, [
+    ...[...get(0), GLOBAL_SET, M_HANDLE, ...get(1), GLOBAL_SET, M_FD],
+    ...[...get(2), GLOBAL_SET, M_FN, ...get(3), GLOBAL_SET, M_DATA],
+    ...[...get(4), GLOBAL_SET, M_MAX, ...get(5), GLOBAL_SET, M_SLOT],
+    ...[...k(1), GLOBAL_SET, VALID],
+  ]);
+  const forget = body(0, [...k(0), GLOBAL_SET, VALID]);
   return wasmModule([
     section(1, vec(types)),
     section(2, imports),
-    section(3, vec([uleb(3), uleb(4)])),
+    section(3, vec([uleb(3), uleb(4), uleb(5), uleb(6)])),
     section(4, table),
+    section(6, globals),
     section(
       7,
       vec([
         [...name("poll"), 0x00, ...uleb(2)],
         [...name("wpoll"), 0x00, ...uleb(3)],
         [...name("slots"), 0x01, ...uleb(0)],
+        [...name("remember"), 0x00, ...uleb(4)],
+        [...name("forget"), 0x00, ...uleb(5)],
       ]),
     ),
-    section(10, vec([poll, wpoll])),
+    section(10, vec([poll, wpoll, remember, forget])),
   ]);
 }
 
