@@ -11,15 +11,69 @@
  * answer "it may": the walk cannot know where the next instruction starts.
  */
 
-import { WasmReader } from "./wasm.ts";
-
 const CODE_SECTION = 10;
+
+/** A cursor over bytes that reads LEB128 values as plain numbers (this walk creates no garbage:
+ * it runs inside a guest's first buffer poll, and a BigInt per immediate would grow V8's heap). */
+class Cursor {
+  pos: number;
+  constructor(readonly bytes: Uint8Array, pos: number, readonly end: number) {
+    this.pos = pos;
+  }
+
+  get done(): boolean {
+    return this.pos >= this.end;
+  }
+
+  byte(): number {
+    if (this.pos >= this.end) throw new RangeError("unexpected end of the code");
+    return this.bytes[this.pos++];
+  }
+
+  peek(): number {
+    if (this.pos >= this.end) throw new RangeError("unexpected end of the code");
+    return this.bytes[this.pos];
+  }
+
+  /** An unsigned LEB128 of at most 32 bits (counts, indices, sizes). Small integers only until
+   * the fifth byte: no heap numbers. */
+  u32(): number {
+    let value = 0;
+    for (let shift = 0; shift < 28; shift += 7) {
+      const b = this.byte();
+      value |= (b & 0x7f) << shift;
+      if (b < 0x80) return value;
+    }
+    const last = this.byte();
+    if (last > 0x0f) throw new RangeError("LEB128 value out of range");
+    return value + last * 0x10000000;
+  }
+
+  /** Skips a LEB128 of at most `maxBytes` bytes (an immediate whose value the walk does not
+   * need: 5 for 32 and 33 bits, 10 for 64). */
+  skipLeb(maxBytes: number): void {
+    for (let i = 0; i < maxBytes; i++) if (this.byte() < 0x80) return;
+    throw new RangeError("LEB128 value too long");
+  }
+
+  skip(n: number): void {
+    if (n > this.end - this.pos) throw new RangeError("unexpected end of the code");
+    this.pos += n;
+  }
+
+  /** A cursor over the next `size` bytes, which this one skips. */
+  sub(size: number): Cursor {
+    const start = this.pos;
+    this.skip(size);
+    return new Cursor(this.bytes, start, start + size);
+  }
+}
 
 /** True when some function of `bytes` (a whole module, header included) may write a table,
  * or when its code cannot be walked; false when no instruction of it writes one. */
 export function mayWriteTables(bytes: Uint8Array): boolean {
   try {
-    const r = new WasmReader(bytes, 8);
+    const r = new Cursor(bytes, 8, bytes.length);
     while (!r.done) {
       const id = r.byte();
       const section = r.sub(r.u32());
@@ -33,7 +87,7 @@ export function mayWriteTables(bytes: Uint8Array): boolean {
 
 class UnknownOpcode extends Error {}
 
-function codeWritesTables(r: WasmReader): boolean {
+function codeWritesTables(r: Cursor): boolean {
   for (let n = r.u32(); n > 0; n--) {
     const body = r.sub(r.u32());
     for (let groups = body.u32(); groups > 0; groups--) {
@@ -46,131 +100,146 @@ function codeWritesTables(r: WasmReader): boolean {
 }
 
 /** A value type: a one-byte code, or (ref null? heaptype). */
-function valueType(r: WasmReader): void {
+function valueType(r: Cursor): void {
   const code = r.byte();
-  if (code === 0x63 || code === 0x64) r.sleb(33); // (ref null ht), (ref ht)
+  if (code === 0x63 || code === 0x64) r.skipLeb(5); // (ref null ht), (ref ht)
 }
 
 /** A block type: empty (0x40), a value type, or a type index (s33). */
-function blockType(r: WasmReader): void {
+function blockType(r: Cursor): void {
   const code = r.peek();
   if (code === 0x63 || code === 0x64) {
     r.byte();
-    r.sleb(33);
+    r.skipLeb(5);
   } else {
-    r.sleb(33); // 0x40 and one-byte value types read as negative s33 values
+    r.skipLeb(5); // 0x40 and one-byte value types read as negative s33 values
   }
 }
 
 /** A memarg: alignment (bit 6: a memory index follows), then the offset. */
-function memarg(r: WasmReader): void {
+function memarg(r: Cursor): void {
   const align = r.u32();
   if (align & 0x40) r.u32();
-  r.uleb(64);
+  r.skipLeb(10);
 }
 
+// What follows each opcode (one byte): the kinds of immediates. A table rather than a switch
+// of 200 cases: V8 compiles this walk when it runs hot, and a big function costs megabytes of
+// compiler memory (peak RSS) for a walk that runs once.
+const NONE = 0,
+  BLOCK_TYPE = 1,
+  INDEX = 2,
+  TWO_INDICES = 3,
+  BR_TABLE = 4,
+  SELECT_TYPES = 5,
+  TRY_TABLE = 6,
+  LEB32 = 7,
+  LEB64 = 8,
+  BYTES4 = 9,
+  BYTES8 = 10,
+  HEAP_TYPE = 11,
+  MEMARG = 12,
+  PREFIX_FC = 13,
+  PREFIX_FD = 14,
+  PREFIX_FE = 15,
+  WRITES_TABLE = 16,
+  UNKNOWN = 255;
+
+const IMMEDIATES = (() => {
+  const t = new Uint8Array(256).fill(UNKNOWN);
+  const set = (kind: number, ...ops: number[]) => ops.forEach((op) => t[op] = kind);
+  const range = (kind: number, from: number, to: number) => t.fill(kind, from, to + 1);
+  // unreachable nop else throw_ref end return catch_all drop select; ref.is_null ref.eq
+  // ref.as_non_null; the numeric instructions
+  set(NONE, 0x00, 0x01, 0x05, 0x0a, 0x0b, 0x0f, 0x19, 0x1a, 0x1b, 0xd1, 0xd3, 0xd4);
+  range(NONE, 0x45, 0xc4);
+  set(BLOCK_TYPE, 0x02, 0x03, 0x04, 0x06); // block loop if try
+  // catch throw rethrow br br_if call return_call call_ref return_call_ref delegate;
+  // local.get/set/tee global.get/set table.get; memory.size/grow; ref.func br_on_null
+  // br_on_non_null
+  set(INDEX, 0x07, 0x08, 0x09, 0x0c, 0x0d, 0x10, 0x12, 0x14, 0x15, 0x18, 0x25, 0x3f, 0x40);
+  set(INDEX, 0x20, 0x21, 0x22, 0x23, 0x24, 0xd2, 0xd5, 0xd6);
+  set(TWO_INDICES, 0x11, 0x13); // call_indirect, return_call_indirect: type, table
+  set(BR_TABLE, 0x0e);
+  set(SELECT_TYPES, 0x1c);
+  set(TRY_TABLE, 0x1f);
+  set(WRITES_TABLE, 0x26); // table.set
+  range(MEMARG, 0x28, 0x3e); // loads and stores
+  set(LEB32, 0x41);
+  set(LEB64, 0x42);
+  set(BYTES4, 0x43);
+  set(BYTES8, 0x44);
+  set(HEAP_TYPE, 0xd0); // ref.null
+  set(PREFIX_FC, 0xfc);
+  set(PREFIX_FD, 0xfd);
+  set(PREFIX_FE, 0xfe);
+  return t;
+})();
+
 /** Reads one instruction with its immediates; true when it writes a table. */
-function instructionWritesTable(r: WasmReader): boolean {
+function instructionWritesTable(r: Cursor): boolean {
   const op = r.byte();
-  if (op >= 0x45 && op <= 0xc4) return false; // numeric instructions: no immediates
-  if (op >= 0x28 && op <= 0x3e) { // loads and stores
-    memarg(r);
-    return false;
-  }
-  switch (op) {
-    case 0x00: // unreachable
-    case 0x01: // nop
-    case 0x05: // else
-    case 0x0a: // throw_ref
-    case 0x0b: // end
-    case 0x0f: // return
-    case 0x19: // catch_all
-    case 0x1a: // drop
-    case 0x1b: // select
-    case 0xd1: // ref.is_null
-    case 0xd3: // ref.eq
-    case 0xd4: // ref.as_non_null
+  switch (IMMEDIATES[op]) {
+    case NONE:
       return false;
-    case 0x02: // block
-    case 0x03: // loop
-    case 0x04: // if
-    case 0x06: // try
+    case BLOCK_TYPE:
       blockType(r);
       return false;
-    case 0x07: // catch tag
-    case 0x08: // throw tag
-    case 0x09: // rethrow depth
-    case 0x0c: // br
-    case 0x0d: // br_if
-    case 0x10: // call
-    case 0x12: // return_call
-    case 0x14: // call_ref type
-    case 0x15: // return_call_ref type
-    case 0x18: // delegate
-    case 0x20: // local.get
-    case 0x21: // local.set
-    case 0x22: // local.tee
-    case 0x23: // global.get
-    case 0x24: // global.set
-    case 0x25: // table.get
-    case 0x3f: // memory.size
-    case 0x40: // memory.grow
-    case 0xd2: // ref.func
-    case 0xd5: // br_on_null
-    case 0xd6: // br_on_non_null
+    case INDEX:
       r.u32();
       return false;
-    case 0x0e: // br_table
+    case TWO_INDICES:
+      r.u32();
+      r.u32();
+      return false;
+    case BR_TABLE:
       for (let n = r.u32(); n >= 0; n--) r.u32(); // the labels and the default
       return false;
-    case 0x11: // call_indirect type table
-    case 0x13: // return_call_indirect
-      r.u32();
-      r.u32();
-      return false;
-    case 0x1c: // select t*
+    case SELECT_TYPES:
       for (let n = r.u32(); n > 0; n--) valueType(r);
       return false;
-    case 0x1f: // try_table bt catch*
+    case TRY_TABLE:
       blockType(r);
       for (let n = r.u32(); n > 0; n--) {
-        const kind = r.byte();
-        if (kind <= 1) r.u32(); // catch, catch_ref: a tag
+        if (r.byte() <= 1) r.u32(); // catch, catch_ref: a tag
         r.u32(); // the label
       }
       return false;
-    case 0x26: // table.set
-      return true;
-    case 0x41: // i32.const
-      r.sleb(32);
+    case LEB32:
+      r.skipLeb(5);
       return false;
-    case 0x42: // i64.const
-      r.sleb(64);
+    case LEB64:
+      r.skipLeb(10);
       return false;
-    case 0x43: // f32.const
+    case BYTES4:
       r.skip(4);
       return false;
-    case 0x44: // f64.const
+    case BYTES8:
       r.skip(8);
       return false;
-    case 0xd0: // ref.null heaptype
-      r.sleb(33);
+    case HEAP_TYPE:
+      r.skipLeb(5);
       return false;
-    case 0xfc:
+    case MEMARG:
+      memarg(r);
+      return false;
+    case PREFIX_FC:
       return miscWritesTable(r);
-    case 0xfd:
+    case PREFIX_FD:
       simd(r);
       return false;
-    case 0xfe:
+    case PREFIX_FE:
       atomic(r);
       return false;
+    case WRITES_TABLE:
+      return true;
     default:
       throw new UnknownOpcode(`opcode 0x${op.toString(16)}`);
   }
 }
 
 /** The 0xfc prefix: saturating conversions, bulk memory and tables. */
-function miscWritesTable(r: WasmReader): boolean {
+function miscWritesTable(r: Cursor): boolean {
   const op = r.u32();
   if (op <= 7) return false; // trunc_sat
   switch (op) {
@@ -196,7 +265,7 @@ function miscWritesTable(r: WasmReader): boolean {
 }
 
 /** The 0xfd prefix: SIMD and relaxed SIMD. */
-function simd(r: WasmReader): void {
+function simd(r: Cursor): void {
   const op = r.u32();
   if (op <= 11 || op === 92 || op === 93) memarg(r); // loads, stores, load_zero
   else if (op === 12 || op === 13) r.skip(16); // v128.const, i8x16.shuffle
@@ -208,7 +277,7 @@ function simd(r: WasmReader): void {
 }
 
 /** The 0xfe prefix: atomics. */
-function atomic(r: WasmReader): void {
+function atomic(r: Cursor): void {
   const op = r.u32();
   if (op === 3) r.byte(); // atomic.fence 0x00
   else if (op <= 2 || (op >= 0x10 && op <= 0x4e)) memarg(r);
