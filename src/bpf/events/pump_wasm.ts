@@ -7,16 +7,23 @@
  *
  *     (import "h" "select"  (func (param i64 i32 i32 i32 i32) (result i32)))
  *     (import "h" "selectWrapper" (func (param i64 i32 i32 i32) (result i32)))
+ *     (import "h" "hold" (global (mut i32)))   ;; the run is stopping or paused
  *     (table $slots (export "slots") 0 funcref)
  *     (func (export "poll") (param $handle i64) (param $fd i32) (param $fn i32) (param $ctx i32)
  *       (param $data i32) (param $max i32) (param $timeout i32) (result i32)
- *       ;; slot = select(handle, fd, fn, data, max); if (slot < 0) return slot
+ *       ;; slot = the remembered slot if (handle, fd, fn, data, max) are the remembered ones
+ *       ;;   and the run is not held, else select(handle, fd, fn, data, max)
+ *       ;; if (slot < 0) return slot
  *       ;; return call_indirect $slots (ctx, data, max, timeout, slot)
  *     (func (export "wpoll") ...)   ;; the TinyGo form: no $fn, selectWrapper
+ *     (func (export "remember") (param i64 i32 i32 i32 i32 i32))  ;; the arguments and slot
+ *     (func (export "forget"))
  *
  * `select` (synchronous JS) checks the arguments and returns the slot of the pump for this
  * (buffer, callback) pair. Every slot holds a pump's `poll`, of one type: the call_indirect
- * cannot trap on a signature mismatch.
+ * cannot trap on a signature mismatch. The host remembers a selection only when selecting again
+ * would give the same slot until a slot is removed (the guest's table never changes) and
+ * forgets it when one is: a guest polling in a loop then calls no JS while records are ready.
  *
  * **A pump** is instantiated per (buffer, guest callback) after the guest, in one of two
  * formats (BPF ring buffer records or perf event records):
