@@ -4,6 +4,8 @@
  * Opened lazily, like libbpf.
  */
 
+import { lazySymbols } from "./lazy_symbols.ts";
+
 const libcSymbols = {
   /** int *__errno_location(void) */
   __errno_location: { parameters: [], result: "pointer" },
@@ -55,10 +57,13 @@ export type Libc = Deno.DynamicLibrary<typeof libcSymbols>["symbols"];
 let libc: Libc | undefined;
 let errnoView: Deno.UnsafePointerView | undefined;
 
-/** libc's symbols, opened on first use. */
+/** libc's symbols, each bound on its first use (lazy_symbols.ts). */
 export function getLibc(): Libc {
   if (!libc) {
-    libc = Deno.dlopen("libc.so.6", libcSymbols).symbols;
+    libc = lazySymbols("libc.so.6", libcSymbols, ["__errno_location"]);
+    // Now, not at the first lastErrno(): that may come right after a failed call.
+    const p = libc.__errno_location();
+    if (p !== null) errnoView = new Deno.UnsafePointerView(p);
   }
   return libc;
 }
