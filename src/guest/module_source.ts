@@ -11,10 +11,9 @@ import {
   OCI_SCHEME,
   OciError,
   parseReference,
-  pullModule,
-  type PullOptions,
   type Reference,
-} from "../oci/mod.ts";
+} from "../oci/reference.ts";
+import type { PullOptions } from "../oci/pull.ts";
 import {
   close,
   ENOENT,
@@ -192,6 +191,8 @@ export async function readModuleOrReference(
   try {
     ref = registryReferenceOf(spec);
     if (!ref) return await readModuleBytes(spec);
+    // The OCI client is loaded only for a registry reference: a file run does not need it.
+    const { pullModule } = await import("../oci/pull.ts");
     return (await pullModule(ref, registry)).bytes;
   } catch (e) {
     if (!(e instanceof OciError)) throw e;
