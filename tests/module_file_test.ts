@@ -60,4 +60,15 @@ Deno.test("module file: the size cap holds while reading, not only in stat", asy
   } finally {
     await small.close();
   }
+  // A file that grew past the size stat gave (the first buffer holds that size and a byte):
+  // read on, in full and in order.
+  await Deno.writeFile(path, Uint8Array.from({ length: 300_000 }, (_, i) => i % 251));
+  const grown = await fs.open(path);
+  try {
+    const bytes = await readAtMost(readerOf(grown), 2 << 20, 10);
+    assert.equal(bytes.length, 300_000);
+    assert.ok(bytes.every((b, i) => b === i % 251));
+  } finally {
+    await small.close();
+  }
 });
