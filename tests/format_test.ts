@@ -1,6 +1,7 @@
 // The shared codecs (src/format/): the ELF reader is bounds-checked on hostile bytes, and the
 // BTF layout decoder walks a real object's types exactly.
 import assert from "node:assert/strict";
+import { WasmFormatError, WasmReader } from "../src/format/wasm.ts";
 import {
   BTF_HEADER_BYTES,
   BtfKind,
@@ -91,4 +92,35 @@ Deno.test("format/btf: the record sizes walk a real object's types to the end ex
   assert.equal(btfTypeBytes(BtfKind.VOID, 0), undefined);
   assert.equal(btfTypeBytes(20, 0), undefined);
   assert.throws(() => readBtfTypeHead(b, btf.size - 8), FormatError);
+});
+
+Deno.test("wasm reader: u32 reads what uleb(32) reads, and refuses what it refuses", () => {
+  const cases: number[][] = [
+    [0x00],
+    [0x7f],
+    [0x80, 0x01],
+    [0xe5, 0x8e, 0x26],
+    [0x80, 0x80, 0x80, 0x80, 0x00], // a redundant (but valid) five-byte zero
+    [0xff, 0xff, 0xff, 0xff, 0x0f], // 2^32 - 1
+    [0xff, 0xff, 0xff, 0xff, 0x1f], // over 32 bits
+    [0x80, 0x80, 0x80, 0x80, 0x80, 0x00], // six bytes
+    [0x80, 0x80], // cut short
+  ];
+  const outcome = (read: () => number | bigint) => {
+    try {
+      return Number(read());
+    } catch (e) {
+      assert.ok(e instanceof WasmFormatError);
+      return e.message;
+    }
+  };
+  for (const bytes of cases) {
+    const b = new Uint8Array(bytes);
+    assert.equal(
+      outcome(() => new WasmReader(b).u32()),
+      outcome(() => new WasmReader(b).uleb(32)),
+      `bytes ${bytes}`,
+    );
+  }
+  assert.equal(new WasmReader(new Uint8Array([0xff, 0xff, 0xff, 0xff, 0x0f])).u32(), 0xffffffff);
 });

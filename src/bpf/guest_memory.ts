@@ -10,6 +10,9 @@
 
 const SPAN_CACHE_SLOTS = 8;
 
+/** One decoder for every name: constructing a TextDecoder costs more than a short decode. */
+const decoder = new TextDecoder();
+
 export class GuestMemory {
   readonly #memory: WebAssembly.Memory;
   #bytes: Uint8Array;
@@ -84,7 +87,7 @@ export class GuestMemory {
     const end = Math.min(bytes.byteLength, start + maxLen + 1);
     const nul = bytes.subarray(start, end).indexOf(0);
     if (nul < 0) return null;
-    return new TextDecoder().decode(bytes.subarray(start, start + nul));
+    return decoder.decode(bytes.subarray(start, start + nul));
   }
 
   /** A copy of [ptr, ptr + len); call only after `inBounds`. */

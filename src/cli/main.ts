@@ -14,7 +14,7 @@ import { InlineChild } from "../api/inline_child.ts";
 import { resolveOptions } from "../api/child_base.ts";
 import type { LogRecord, WasmBpfCommandOptions } from "../api/types.ts";
 import { GuestModuleError } from "../guest/guest_module.ts";
-import { isRegistryCommand, registryCommand } from "./registry.ts";
+import { isRegistryCommand } from "./registry_usage.ts";
 import { type CliOptions, parseCli, type ParsedCli, USAGE, UsageError } from "./usage.ts";
 
 function stderrLine(message: string): void {
@@ -50,7 +50,11 @@ const O_RDONLY_DIRECTORY_CLOEXEC = 0o2200000;
 
 /** Runs the CLI; resolves to the exit status. */
 export async function main(argv: string[]): Promise<number> {
-  if (isRegistryCommand(argv)) return await registryCommand(argv);
+  if (isRegistryCommand(argv)) {
+    // Loaded only here: the OCI client under it is no part of a module run.
+    const { registryCommand } = await import("./registry.ts");
+    return await registryCommand(argv);
+  }
   let parsed: ParsedCli;
   try {
     parsed = parseCli(argv);

@@ -6,7 +6,7 @@
 
 import { VERSION } from "../version.ts";
 import { POLICY_USAGE } from "../options/policy_flags.ts";
-import { REGISTRY_USAGE } from "./registry.ts";
+import { REGISTRY_USAGE } from "./registry_usage.ts";
 import {
   type CliOptions,
   HOST_OPTIONS_USAGE,

@@ -9,6 +9,7 @@
 
 import { cString, getLibc, lastErrno } from "./libc_ffi.ts";
 import { errnoName } from "./errno.ts";
+import { lazySymbols } from "./lazy_symbols.ts";
 
 const symbols = {
   // --- objects -------------------------------------------------------------------------
@@ -164,14 +165,16 @@ export class LibbpfNotFoundError extends Error {
 
 let libbpf: Libbpf | undefined;
 
-/** libbpf's symbols, opened on first use. */
+/** libbpf's symbols, opened on first use (and each bound on its own first use). */
 export function getLibbpf(): Libbpf {
   if (libbpf) return libbpf;
   const tried = libbpfCandidates();
   const causes: unknown[] = [];
   for (const path of tried) {
     try {
-      libbpf = Deno.dlopen(path, symbols).symbols;
+      // Each symbol is bound on first use (lazy_symbols.ts); libbpf_set_print, needed at
+      // once, is the check that `path` opens at all.
+      libbpf = lazySymbols(path, symbols, ["libbpf_set_print"]);
       installLogRouter(libbpf);
       return libbpf;
     } catch (e) {

@@ -4,6 +4,8 @@
  * Opened lazily, like libbpf.
  */
 
+import { lazySymbols } from "./lazy_symbols.ts";
+
 const libcSymbols = {
   /** int *__errno_location(void) */
   __errno_location: { parameters: [], result: "pointer" },
@@ -48,6 +50,8 @@ const libcSymbols = {
   sigaction: { parameters: ["i32", "buffer", "buffer"], result: "i32" },
   /** long sysconf(int name) */
   sysconf: { parameters: ["i32"], result: "i64" },
+  /** int malloc_trim(size_t pad) (glibc) */
+  malloc_trim: { parameters: ["usize"], result: "i32", optional: true },
 } as const satisfies Deno.ForeignLibraryInterface;
 
 export type Libc = Deno.DynamicLibrary<typeof libcSymbols>["symbols"];
@@ -55,10 +59,13 @@ export type Libc = Deno.DynamicLibrary<typeof libcSymbols>["symbols"];
 let libc: Libc | undefined;
 let errnoView: Deno.UnsafePointerView | undefined;
 
-/** libc's symbols, opened on first use. */
+/** libc's symbols, each bound on its first use (lazy_symbols.ts). */
 export function getLibc(): Libc {
   if (!libc) {
-    libc = Deno.dlopen("libc.so.6", libcSymbols).symbols;
+    libc = lazySymbols("libc.so.6", libcSymbols, ["__errno_location"]);
+    // Now, not at the first lastErrno(): that may come right after a failed call.
+    const p = libc.__errno_location();
+    if (p !== null) errnoView = new Deno.UnsafePointerView(p);
   }
   return libc;
 }
@@ -79,4 +86,11 @@ export function cString(s: string): Uint8Array<ArrayBuffer> {
   const out = new Uint8Array(bytes.length + 1);
   out.set(bytes);
   return out;
+}
+
+/** Gives the heap pages free() kept back to the kernel. libbpf parses the kernel's BTF (some
+ * MB) to load an object and frees it after; glibc keeps most of those pages, ~0.5-1 MB of a
+ * run's resident memory for as long as it runs. Costs well under a millisecond. */
+export function releaseFreedHeap(): void {
+  getLibc().malloc_trim?.(0n);
 }

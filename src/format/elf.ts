@@ -9,6 +9,9 @@
  * the file. Every read outside the bytes throws a {@link FormatError}.
  */
 
+/** One decoder for every name: constructing a TextDecoder costs more than a short decode. */
+const decoder = new TextDecoder();
+
 /** A read outside the bytes, or a value the reader cannot represent, as one line. */
 export class FormatError extends Error {}
 
@@ -82,7 +85,7 @@ export class ByteReader {
     if (e >= end || e >= this.buf.length) {
       throw new FormatError(`${this.what} is truncated or corrupt (unterminated string at ${off})`);
     }
-    return new TextDecoder().decode(this.buf.subarray(off, e));
+    return decoder.decode(this.buf.subarray(off, e));
   }
 }
 

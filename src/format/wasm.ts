@@ -52,9 +52,20 @@ export class WasmReader {
     return value;
   }
 
-  /** An unsigned 32-bit LEB128 (counts, indices, sizes). */
+  /** An unsigned 32-bit LEB128 (counts, indices, sizes): `uleb(32)` in plain numbers (exact
+   * below 2^53), as BigInt arithmetic made a cold read of a module's layout take milliseconds
+   * of a start. */
   u32(): number {
-    return Number(this.uleb(32));
+    let result = 0;
+    for (let i = 0, scale = 1; i < 5; i++, scale *= 128) {
+      const b = this.byte();
+      result += (b & 0x7f) * scale;
+      if ((b & 0x80) === 0) {
+        if (result > 0xffffffff) throw new WasmFormatError("LEB128 value out of range");
+        return result;
+      }
+    }
+    throw new WasmFormatError("LEB128 value too long");
   }
 
   /** A signed LEB128 of at most `bits` bits. */

@@ -38,6 +38,9 @@ import {
 } from "../format/btf.ts";
 import { ByteReader } from "../format/elf.ts";
 
+/** One decoder for every name: constructing a TextDecoder costs more than a short decode. */
+const decoder = new TextDecoder();
+
 /** A reason to refuse an object (a malformed or unsupported one), as one line. */
 export class ObjectRefusal extends Error {}
 
@@ -120,11 +123,18 @@ export function parseBtf(btf: Uint8Array): Btf {
 
 /** The string at `off` of the BTF string section (checked to be in range). */
 export function btfString(btf: Btf, off: number, what: string): string {
+  checkStringOffset(btf, off, what);
+  const end = btf.strings.indexOf(0, off);
+  return decoder.decode(btf.strings.subarray(off, end));
+}
+
+/** Refuses a string offset outside the string section. Enough for a name nobody reads: the
+ * section ends with a NUL (parseBtf checks it), so every offset in it starts a C string, and
+ * decoding each of an object's thousands of names cost a cold start milliseconds. */
+function checkStringOffset(btf: Btf, off: number, what: string): void {
   if (off >= btf.strings.length) {
     refuse(`${what.startsWith(".BTF") ? "" : ".BTF: "}${what}: string offset out of range`);
   }
-  const end = btf.strings.indexOf(0, off);
-  return new TextDecoder().decode(btf.strings.subarray(off, end));
 }
 
 /** The type ids a type refers to, with whether each edge is a pointer's (resolved lazily). */
@@ -203,7 +213,7 @@ export function checkBtfTypes(btf: Btf): void {
   for (let id = 1; id < n; id++) {
     const t = btf.types[id]!;
     const what = `type ${id} (${btfKindName(t.kind)})`;
-    btfString(btf, t.nameOff, what);
+    checkStringOffset(btf, t.nameOff, what);
     checkScalar(btf, t, what);
     const r = refsOf(btf, t);
     for (const { to, role } of r) {
@@ -252,19 +262,19 @@ function checkScalar(btf: Btf, t: BtfType, what: string): void {
       if (![1, 2, 4, 8].includes(size)) refuse(`.BTF: ${what}: enum of size ${size}`);
       const rec = t.kind === K.ENUM ? 8 : 12;
       for (let j = 0; j < t.vlen; j++) {
-        btfString(btf, btf.tv.getUint32(t.at + 12 + rec * j, true), what);
+        checkStringOffset(btf, btf.tv.getUint32(t.at + 12 + rec * j, true), what);
       }
       break;
     }
     case K.STRUCT:
     case K.UNION:
       for (let j = 0; j < t.vlen; j++) {
-        btfString(btf, btf.tv.getUint32(t.at + 12 + 12 * j, true), what);
+        checkStringOffset(btf, btf.tv.getUint32(t.at + 12 + 12 * j, true), what);
       }
       break;
     case K.FUNC_PROTO:
       for (let j = 0; j < t.vlen; j++) {
-        btfString(btf, btf.tv.getUint32(t.at + 12 + 8 * j, true), what);
+        checkStringOffset(btf, btf.tv.getUint32(t.at + 12 + 8 * j, true), what);
         const type = btf.tv.getUint32(t.at + 12 + 8 * j + 4, true);
         if (type === 0 && j !== t.vlen - 1) {
           refuse(`.BTF: ${what}: a void parameter before the last`);
@@ -512,11 +522,11 @@ export function checkBtfExt(ext: Uint8Array, btf: Btf, sectionSizes: Map<string,
         if (name === "func_info") {
           if (a >= nTypes || btf.types[a]?.kind !== K.FUNC) refuse(`${what}: not a function`);
         } else if (name === "line_info") {
-          btfString(btf, a, what);
-          btfString(btf, pv.getUint32(o + 8, true), what);
+          checkStringOffset(btf, a, what);
+          checkStringOffset(btf, pv.getUint32(o + 8, true), what);
         } else {
           if (a === 0 || a >= nTypes) refuse(`${what}: type id ${a} out of range`);
-          btfString(btf, pv.getUint32(o + 8, true), what);
+          checkStringOffset(btf, pv.getUint32(o + 8, true), what);
           const kind = pv.getUint32(o + 12, true);
           if (kind > 12) refuse(`${what}: relocation kind ${kind}`);
         }

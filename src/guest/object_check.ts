@@ -37,6 +37,9 @@ import {
   SYMBOL_BYTES,
 } from "../format/elf.ts";
 
+/** One decoder for every name: constructing a TextDecoder costs more than a short decode. */
+const decoder = new TextDecoder();
+
 /** The largest section without file data (.bss) accepted: libbpf makes it a map of that size,
  * which the kernel allocates and clears (about 10 ms per MiB here). Objects themselves are at
  * most 256 MiB, so no section with data can be larger either. */
@@ -114,7 +117,7 @@ export function checkElf(bytes: Uint8Array): Section[] {
     const start = table.offset + off;
     const end = bytes.subarray(start, table.offset + table.size).indexOf(0);
     if (end < 0) fail(`${what}: name not NUL-terminated`);
-    return new TextDecoder().decode(bytes.subarray(start, start + end));
+    return decoder.decode(bytes.subarray(start, start + end));
   };
   const sections = raw.map((s, i) => ({ ...s, name: cstr(shstr, s.nameOff, `section ${i}`) }));
   const seen = new Set<string>();

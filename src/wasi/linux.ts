@@ -42,10 +42,28 @@ let errnoView: Deno.UnsafePointerView | undefined;
 
 function lib(): Libc {
   if (libc === undefined) {
-    libc = Deno.dlopen("libc.so.6", symbols).symbols;
+    libc = lazyLibc();
     errnoView = new Deno.UnsafePointerView(libc.__errno_location()!);
   }
   return libc;
+}
+
+/** The symbols, each bound by its own `Deno.dlopen` on first use: dlopen builds a trampoline
+ * per symbol (~0.1 ms each) and a run uses few of them (the same as src/ffi/lazy_symbols.ts,
+ * which this layer does not import). `__errno_location` is bound at once: no dlopen may run
+ * between a failed call and the read of its errno. */
+function lazyLibc(): Libc {
+  const bound = {} as Record<string, unknown>;
+  const bind = (name: keyof typeof symbols) => {
+    const fn = Deno.dlopen("libc.so.6", { [name]: symbols[name] }).symbols[name];
+    Object.defineProperty(bound, name, { value: fn, enumerable: true });
+    return fn;
+  };
+  for (const name of Object.keys(symbols) as (keyof typeof symbols)[]) {
+    Object.defineProperty(bound, name, { configurable: true, get: () => bind(name) });
+  }
+  bind("__errno_location");
+  return bound as Libc;
 }
 
 // Open flags (the same on x86_64 and aarch64 except the three marked).

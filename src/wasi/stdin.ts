@@ -24,6 +24,10 @@ const STDIN_CHUNK = 65536;
 export class StdinReader {
   readonly #src: InputSource;
   #buf: Uint8Array = new Uint8Array(0);
+  /** The last read's buffer, once all its bytes are taken: the next read reuses it. A fresh
+   * zeroed 64 KiB per read (a guest reading line by line) piled up until V8 collected them,
+   * megabytes of a run's peak memory. */
+  #spare: Uint8Array<ArrayBuffer> | null = null;
   #pending: Promise<void> | null = null;
   #eof = false;
   #error: WasiError | null = null;
@@ -66,6 +70,9 @@ export class StdinReader {
     const n = Math.min(dst.byteLength, this.#buf.byteLength);
     dst.set(this.#buf.subarray(0, n));
     this.#buf = this.#buf.subarray(n);
+    if (n > 0 && this.#buf.byteLength === 0 && this.#buf.buffer.byteLength === STDIN_CHUNK) {
+      this.#spare = new Uint8Array(this.#buf.buffer as ArrayBuffer);
+    }
     return n;
   }
 
@@ -73,7 +80,8 @@ export class StdinReader {
   fill(): Promise<void> {
     if (this.#pending !== null) return this.#pending;
     if (this.ready) return Promise.resolve();
-    const chunk = new Uint8Array(STDIN_CHUNK);
+    const chunk = this.#spare ?? new Uint8Array(STDIN_CHUNK);
+    this.#spare = null;
     this.#pending = this.#src.read(chunk).then(
       (n) => {
         if (n === null) this.#eof = true;

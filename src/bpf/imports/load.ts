@@ -14,6 +14,7 @@ import {
   ptrErr,
   takeRecentLibbpfMessages,
 } from "../../ffi/libbpf_ffi.ts";
+import { releaseFreedHeap } from "../../ffi/libc_ffi.ts";
 import type { HostContext } from "../context.ts";
 import { missingBpfPrivilege } from "../privileges.ts";
 import { checkBpfObject } from "../../guest/object_check.ts";
@@ -95,6 +96,7 @@ export function makeLoad(ctx: HostContext): (objBuf: number, objBufSize: number)
       reportFailure(ctx, "bpf_object__load", -ret, hint);
       return 0n;
     }
+    releaseFreedHeap(); // what libbpf freed after the load (its parse of the kernel's BTF)
     pins.loaded(pinning.fresh);
     const loaded = ctx.objects.add(obj);
     ctx.log.debug(
