@@ -12,6 +12,7 @@ import {
   showResult,
 } from "./boundary.ts";
 import { makeBufferPollDispatcher } from "./buffer_poll.ts";
+import type { Dispatcher } from "../events/pump.ts";
 import { makeClose } from "./close.ts";
 import { makeMapFdByName } from "./fd_by_name.ts";
 import { makeLoad } from "./load.ts";
@@ -63,11 +64,15 @@ export function makeBpfImports(
     "max_size",
   ]);
   // Wasm functions (a JS frame under a guest callback would keep it from suspending): the
-  // boundary wraps their JS part, `select`.
-  const buffers = makeBufferPollDispatcher(ctx, names.callbackExport, (fns) => ({
-    select: bound(SPECS.poll, fns.select),
-    selectWrapper: bound(wrapperPoll, fns.selectWrapper),
-  }));
+  // boundary wraps their JS part, `select`. Made when instantiation asks for one (it reads only
+  // the imports the guest names): assembling and compiling the dispatcher costs ~2 ms of a start,
+  // which a guest that polls no buffer (runqlat) does not need.
+  let dispatcher: Dispatcher | undefined;
+  const buffers = () =>
+    dispatcher ??= makeBufferPollDispatcher(ctx, names.callbackExport, (fns) => ({
+      select: bound(SPECS.poll, fns.select),
+      selectWrapper: bound(wrapperPoll, fns.selectWrapper),
+    }));
   return {
     [WASM_BPF_MODULE]: {
       wasm_load_bpf_object: bound(SPECS.load, makeLoad(ctx)),
@@ -75,12 +80,16 @@ export function makeBpfImports(
       wasm_close_bpf_object: suspending(bound(SPECS.close, makeClose(ctx))),
       wasm_attach_bpf_program: bound(SPECS.attach, makeAttach(ctx)),
       wasm_attach_bpf_program_fd: bound(SPECS.attachFd, makeAttachFd(ctx)),
-      wasm_bpf_buffer_poll: buffers.poll,
+      get wasm_bpf_buffer_poll() {
+        return buffers().poll;
+      },
       wasm_bpf_map_fd_by_name: bound(SPECS.fdByName, makeMapFdByName(ctx)),
       wasm_bpf_map_operate: bound(SPECS.mapOperate, makeMapOperate(ctx)),
     },
     [names.wrapperModule]: {
-      wasm_bpf_buffer_poll: buffers.wrapperPoll,
+      get wasm_bpf_buffer_poll() {
+        return buffers().wrapperPoll;
+      },
     },
   };
 }
