@@ -152,7 +152,9 @@ export class LoadedObject {
 export class ObjectTable {
   readonly pins: PinRoot;
   readonly #objects = new Map<bigint, LoadedObject>();
-  readonly #mapsByFd = new Map<number, MapInfo>();
+  /** Indexed by fd (fds are small integers): an array index is cheaper than a `Map` lookup on
+   * the map-operation hot path, and keeps that path's optimized code small. */
+  readonly #mapsByFd: (MapInfo | undefined)[] = [];
   #nextHandle = 1n;
 
   /** `sharedPinRoot`: the `--pin-root` directory; a private one by default. */
@@ -163,7 +165,7 @@ export class ObjectTable {
   add(obj: Deno.PointerObject): LoadedObject {
     const loaded = new LoadedObject(this.#nextHandle++, obj);
     this.#objects.set(loaded.handle, loaded);
-    for (const map of loaded.maps) this.#mapsByFd.set(map.fd, map);
+    for (const map of loaded.maps) this.#mapsByFd[map.fd] = map;
     return loaded;
   }
 
@@ -173,7 +175,8 @@ export class ObjectTable {
 
   /** The map behind `fd` if it belongs to an object this guest loaded and still holds. */
   mapByFd(fd: number): MapInfo | undefined {
-    return this.#mapsByFd.get(fd);
+    // fd is any i32 from the guest: only in-range indexes are read.
+    return fd >= 0 && fd < this.#mapsByFd.length ? this.#mapsByFd[fd] : undefined;
   }
 
   get size(): number {
@@ -193,7 +196,7 @@ export class ObjectTable {
     const loaded = this.#objects.get(handle);
     if (!loaded) return undefined;
     this.#objects.delete(handle);
-    for (const map of loaded.maps) this.#mapsByFd.delete(map.fd);
+    for (const map of loaded.maps) this.#mapsByFd[map.fd] = undefined;
     return loaded;
   }
 

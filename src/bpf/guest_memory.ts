@@ -8,8 +8,6 @@
  * where lengths are u32 as preview1 defines them.
  */
 
-const SPAN_CACHE_SLOTS = 8;
-
 /** One decoder for every name: constructing a TextDecoder costs more than a short decode. */
 const decoder = new TextDecoder();
 
@@ -17,9 +15,6 @@ export class GuestMemory {
   readonly #memory: WebAssembly.Memory;
   #bytes: Uint8Array;
   #base: bigint;
-  /** Guest offsets whose absolute addresses `span` computed last, by slot (-1: empty). */
-  readonly #spanCache = new Float64Array(SPAN_CACHE_SLOTS).fill(-1);
-  readonly #spanAddresses: bigint[] = new Array(SPAN_CACHE_SLOTS).fill(0n);
 
   constructor(memory: WebAssembly.Memory) {
     this.#memory = memory;
@@ -35,15 +30,16 @@ export class GuestMemory {
   get bytes(): Uint8Array {
     // memory.grow detaches the old buffer, and a view of a detached buffer has length 0 (a
     // wasm memory never has length 0 once it has a page, and one with none has no data).
-    if (this.#bytes.byteLength === 0) {
-      this.#bytes = new Uint8Array(this.#memory.buffer);
-      // V8 grows wasm memory in place on x86-64 (docs/design.md §3); re-take the base anyway,
-      // so a moved memory can never make us pass a stale address to the kernel.
-      const base = GuestMemory.#addressOf(this.#memory.buffer as ArrayBuffer);
-      if (base !== this.#base) this.#spanCache.fill(-1);
-      this.#base = base;
-    }
+    if (this.#bytes.byteLength === 0) this.#retake();
     return this.#bytes;
+  }
+
+  /** The view and the base after a grow. V8 grows wasm memory in place on x86-64
+   * (docs/design.md §3); the base is re-taken anyway, so a moved memory can never make us
+   * pass a stale address to the kernel. */
+  #retake(): void {
+    this.#bytes = new Uint8Array(this.#memory.buffer);
+    this.#base = GuestMemory.#addressOf(this.#memory.buffer as ArrayBuffer);
   }
 
   /** The memory object itself (the event pump imports it: pump.ts). */
@@ -62,20 +58,23 @@ export class GuestMemory {
     return p + len <= this.byteLength;
   }
 
-  /** The absolute address of guest buffer [ptr, ptr + size) for an FFI `u64` parameter, or -1n
-   * when it is out of bounds. One bounds check and one view refresh: the map-operation hot
-   * path. */
-  span(ptr: number, size: number): bigint {
-    const p = ptr >>> 0;
-    if (p + size > this.bytes.byteLength) return -1n;
-    // Guests reuse the same few key/value buffers: remember their addresses rather than
-    // allocating two BigInts per call.
-    const slot = (p >>> 3) & (SPAN_CACHE_SLOTS - 1);
-    if (this.#spanCache[slot] === p) return this.#spanAddresses[slot];
-    const address = this.#base + BigInt(p);
-    this.#spanCache[slot] = p;
-    this.#spanAddresses[slot] = address;
-    return address;
+  /** True when guest buffer [ptr, ptr + size) is not NULL and lies inside memory, so that
+   * `address(ptr)` may go to the kernel. ptr is an i32 from the guest; size is the host's
+   * (a map's key or value size), never negative. */
+  holds(ptr: number, size: number): boolean {
+    return ptr !== 0 && (ptr >>> 0) + size <= this.bytes.byteLength;
+  }
+
+  /**
+   * The absolute address of guest offset `ptr`, for an FFI `u64` parameter; call only after
+   * `holds`. The map-operation hot path: computed per call rather than cached, because
+   * optimized code then adds in 64-bit registers and hands the sum to the FFI call without
+   * allocating a BigInt (a cache of the BigInts measured slower: its lookups cost more, and
+   * its miss path deoptimized the import when a guest moved to new buffers).
+   */
+  address(ptr: number): bigint {
+    if (this.#bytes.byteLength === 0) this.#retake();
+    return this.#base + BigInt(ptr >>> 0);
   }
 
   /** A NUL-terminated string at `ptr`, or null when no NUL comes before the end of memory

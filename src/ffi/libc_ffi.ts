@@ -48,6 +48,9 @@ const libcSymbols = {
   /** int sigaction(int signum, const struct sigaction *act, struct sigaction *oldact): the
    * CLI switches SIGINT/SIGTERM between Deno's handler (during waits) and the default action. */
   sigaction: { parameters: ["i32", "buffer", "buffer"], result: "i32" },
+  /** long syscall(SYS_bpf, int cmd, union bpf_attr *attr, unsigned int size): the map
+   * operations' hot path (map_operate.ts). 0 or -1 with errno for the commands it issues. */
+  syscall_bpf: { name: "syscall", parameters: ["i64", "i32", "u64", "u32"], result: "i32" },
   /** long sysconf(int name) */
   sysconf: { parameters: ["i32"], result: "i64" },
   /** int malloc_trim(size_t pad) (glibc) */
@@ -93,4 +96,18 @@ export function cString(s: string): Uint8Array<ArrayBuffer> {
  * run's resident memory for as long as it runs. Costs well under a millisecond. */
 export function releaseFreedHeap(): void {
   getLibc().malloc_trim?.(0n);
+}
+
+/** bpf(2)'s syscall number on this machine's architecture (undefined where not known here). */
+export const SYS_BPF: bigint | undefined = ({ x86_64: 321n, aarch64: 280n } as Record<
+  string,
+  bigint
+>)[Deno.build.arch];
+
+/** The calling thread's errno as a one-element view, for hot paths that read it after every
+ * call (a typed-array read, where `lastErrno` is a slower FFI view call). */
+export function errnoCell(): Int32Array {
+  const p = getLibc().__errno_location();
+  if (p === null) throw new Error("__errno_location returned NULL");
+  return new Int32Array(Deno.UnsafePointerView.getArrayBuffer(p, 4));
 }
