@@ -186,9 +186,14 @@ static int maps(int argc, char **argv) {
     val = key;
     if (bpf_map_update_elem(fd, &key, &val, 0) != 0) bad++;
   }
-  for (long i = 0; i < ops / 10; i++) { /* warm-up (JIT tiers), untimed */
+  /* warm-up, untimed: the same commands as the guest's (mapbench.c) */
+  for (long i = 0; i < ops / 10; i++) {
     key = (uint32_t)((i * 7919) % ENTRIES);
+    val = key;
+    if (bpf_map_update_elem(fd, &key, &val, 0) != 0) bad++;
     if (bpf_map_lookup_elem(fd, &key, &val) != 0) bad++;
+    int r = bpf_map_get_next_key(fd, i & 1 ? NULL : &key, &next);
+    if (r != 0 && r != -ENOENT) bad++; /* (ENOENT: the key was the last) */
   }
   uint64_t t0 = now_ns();
   for (long i = 0; i < ops; i++) {
