@@ -21,6 +21,9 @@ import type { SelectFns } from "../events/pump.ts";
 /** The kind of the error lines of the poll imports, rate-limited per run (log_limit.ts). */
 const POLL_ERRORS = "buffer poll errors";
 
+/** Polls through `select` before the dispatcher may remember one (see its use). */
+const MEMO_AFTER_SELECTS = 256;
+
 /** Pumps one buffer keeps, by callback; the oldest goes when a guest uses more callbacks. */
 const MAX_PUMPS_PER_BUFFER = 32;
 
@@ -68,6 +71,7 @@ export function makeBufferPollDispatcher(
     slot: number;
     removals: number;
   } | undefined;
+  let selects = 0;
   const dispatcher: Dispatcher = new Dispatcher(
     ctx.stop.hold,
     bound({
@@ -96,8 +100,11 @@ export function makeBufferPollDispatcher(
           : undefined;
         // A guest whose table never changes keeps this callback at this index: the dispatcher
         // may skip this call (a cold JS call costs 10-20 us) until a slot goes (an object closed,
-        // a pump evicted) or the run is held. Not under -v, whose trace shows every poll.
-        if (memo && !ctx.log.verbose && ctx.tableFixed()) {
+        // a pump evicted) or the run is held. Not under -v, whose trace shows every poll. Asked
+        // from the guest's MEMO_AFTER_SELECTS-th poll on: the walk of its code that answers it
+        // costs ~2 MB of peak memory once (V8 compiles the walk), which only a guest that polls
+        // that often gets back.
+        if (memo && ++selects >= MEMO_AFTER_SELECTS && !ctx.log.verbose && ctx.tableFixed()) {
           dispatcher.remember(handle, fd, sampleFunc, data, maxSize, slot);
         }
         return slot;
