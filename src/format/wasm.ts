@@ -85,6 +85,13 @@ export class WasmReader {
     throw new WasmFormatError("LEB128 value too long");
   }
 
+  /** Skips a LEB128 of at most `maxBytes` bytes, signed or not (5 for 32 and 33 bits, 10 for
+   * 64): an immediate whose value the caller does not need, read with no BigInt. */
+  skipLeb(maxBytes: number): void {
+    for (let i = 0; i < maxBytes; i++) if (this.byte() < 0x80) return;
+    throw new WasmFormatError("LEB128 value too long");
+  }
+
   skip(n: number): void {
     if (n > this.end - this.pos) throw new WasmFormatError("unexpected end of the module");
     this.pos += n;

@@ -11,69 +11,15 @@
  * answer "it may": the walk cannot know where the next instruction starts.
  */
 
+import { WasmReader } from "./wasm.ts";
+
 const CODE_SECTION = 10;
-
-/** A cursor over bytes that reads LEB128 values as plain numbers (this walk creates no garbage:
- * it runs inside a guest's first buffer poll, and a BigInt per immediate would grow V8's heap). */
-class Cursor {
-  pos: number;
-  constructor(readonly bytes: Uint8Array, pos: number, readonly end: number) {
-    this.pos = pos;
-  }
-
-  get done(): boolean {
-    return this.pos >= this.end;
-  }
-
-  byte(): number {
-    if (this.pos >= this.end) throw new RangeError("unexpected end of the code");
-    return this.bytes[this.pos++];
-  }
-
-  peek(): number {
-    if (this.pos >= this.end) throw new RangeError("unexpected end of the code");
-    return this.bytes[this.pos];
-  }
-
-  /** An unsigned LEB128 of at most 32 bits (counts, indices, sizes). Small integers only until
-   * the fifth byte: no heap numbers. */
-  u32(): number {
-    let value = 0;
-    for (let shift = 0; shift < 28; shift += 7) {
-      const b = this.byte();
-      value |= (b & 0x7f) << shift;
-      if (b < 0x80) return value;
-    }
-    const last = this.byte();
-    if (last > 0x0f) throw new RangeError("LEB128 value out of range");
-    return value + last * 0x10000000;
-  }
-
-  /** Skips a LEB128 of at most `maxBytes` bytes (an immediate whose value the walk does not
-   * need: 5 for 32 and 33 bits, 10 for 64). */
-  skipLeb(maxBytes: number): void {
-    for (let i = 0; i < maxBytes; i++) if (this.byte() < 0x80) return;
-    throw new RangeError("LEB128 value too long");
-  }
-
-  skip(n: number): void {
-    if (n > this.end - this.pos) throw new RangeError("unexpected end of the code");
-    this.pos += n;
-  }
-
-  /** A cursor over the next `size` bytes, which this one skips. */
-  sub(size: number): Cursor {
-    const start = this.pos;
-    this.skip(size);
-    return new Cursor(this.bytes, start, start + size);
-  }
-}
 
 /** True when some function of `bytes` (a whole module, header included) may write a table,
  * or when its code cannot be walked; false when no instruction of it writes one. */
 export function mayWriteTables(bytes: Uint8Array): boolean {
   try {
-    const r = new Cursor(bytes, 8, bytes.length);
+    const r = new WasmReader(bytes, 8);
     while (!r.done) {
       const id = r.byte();
       const section = r.sub(r.u32());
@@ -87,7 +33,7 @@ export function mayWriteTables(bytes: Uint8Array): boolean {
 
 class UnknownOpcode extends Error {}
 
-function codeWritesTables(r: Cursor): boolean {
+function codeWritesTables(r: WasmReader): boolean {
   for (let n = r.u32(); n > 0; n--) {
     const body = r.sub(r.u32());
     for (let groups = body.u32(); groups > 0; groups--) {
@@ -100,13 +46,13 @@ function codeWritesTables(r: Cursor): boolean {
 }
 
 /** A value type: a one-byte code, or (ref null? heaptype). */
-function valueType(r: Cursor): void {
+function valueType(r: WasmReader): void {
   const code = r.byte();
   if (code === 0x63 || code === 0x64) r.skipLeb(5); // (ref null ht), (ref ht)
 }
 
 /** A block type: empty (0x40), a value type, or a type index (s33). */
-function blockType(r: Cursor): void {
+function blockType(r: WasmReader): void {
   const code = r.peek();
   if (code === 0x63 || code === 0x64) {
     r.byte();
@@ -117,7 +63,7 @@ function blockType(r: Cursor): void {
 }
 
 /** A memarg: alignment (bit 6: a memory index follows), then the offset. */
-function memarg(r: Cursor): void {
+function memarg(r: WasmReader): void {
   const align = r.u32();
   if (align & 0x40) r.u32();
   r.skipLeb(10);
@@ -177,7 +123,7 @@ const IMMEDIATES = (() => {
 })();
 
 /** Reads one instruction with its immediates; true when it writes a table. */
-function instructionWritesTable(r: Cursor): boolean {
+function instructionWritesTable(r: WasmReader): boolean {
   const op = r.byte();
   switch (IMMEDIATES[op]) {
     case NONE:
@@ -239,7 +185,7 @@ function instructionWritesTable(r: Cursor): boolean {
 }
 
 /** The 0xfc prefix: saturating conversions, bulk memory and tables. */
-function miscWritesTable(r: Cursor): boolean {
+function miscWritesTable(r: WasmReader): boolean {
   const op = r.u32();
   if (op <= 7) return false; // trunc_sat
   switch (op) {
@@ -265,7 +211,7 @@ function miscWritesTable(r: Cursor): boolean {
 }
 
 /** The 0xfd prefix: SIMD and relaxed SIMD. */
-function simd(r: Cursor): void {
+function simd(r: WasmReader): void {
   const op = r.u32();
   if (op <= 11 || op === 92 || op === 93) memarg(r); // loads, stores, load_zero
   else if (op === 12 || op === 13) r.skip(16); // v128.const, i8x16.shuffle
@@ -277,7 +223,7 @@ function simd(r: Cursor): void {
 }
 
 /** The 0xfe prefix: atomics. */
-function atomic(r: Cursor): void {
+function atomic(r: WasmReader): void {
   const op = r.u32();
   if (op === 3) r.byte(); // atomic.fence 0x00
   else if (op <= 2 || (op >= 0x10 && op <= 0x4e)) memarg(r);
