@@ -15,6 +15,10 @@ import { WasmReader } from "./wasm.ts";
 
 const CODE_SECTION = 10;
 
+/** Code larger than this is not walked (answer: it may write): about 1 ms per 50 KB, and the
+ * walk runs inside a guest's poll. */
+const MAX_WALK_BYTES = 16 << 20;
+
 /** True when some function of `bytes` (a whole module, header included) may write a table,
  * or when its code cannot be walked; false when no instruction of it writes one. */
 export function mayWriteTables(bytes: Uint8Array): boolean {
@@ -23,7 +27,9 @@ export function mayWriteTables(bytes: Uint8Array): boolean {
     while (!r.done) {
       const id = r.byte();
       const section = r.sub(r.u32());
-      if (id === CODE_SECTION) return codeWritesTables(section);
+      if (id === CODE_SECTION) {
+        return section.end - section.pos > MAX_WALK_BYTES || codeWritesTables(section);
+      }
     }
     return false; // no code
   } catch {
