@@ -11,9 +11,9 @@
  *   signal listener needs the event loop.)
  * - The listeners themselves stay from the start of the run until close(); only the
  *   disposition switches, by sigaction(2), between Deno's handler (in a wait) and the default
- *   action (out of one). Removing the listener at the end of each wait instead lost a signal that Deno's
- *   handler had recorded but whose listener had not yet run when the wait ended (a timer and
- *   the signal ready in the same turn): the child then ran on until kill()'s SIGKILL.
+ *   action (out of one). Removing the listener at the end of each wait instead lost a signal
+ *   that Deno's handler had recorded but whose listener had not yet run when the wait ended (a
+ *   timer and the signal ready in the same turn): the child then ran on until kill()'s SIGKILL.
  * - The first signal decides the status: after a stop by one signal, the other is ignored,
  *   so SIGTERM then SIGINT still exits 143.
  * - When a stop arrives during a wait, the wait ends at once (an eventfd wakes `epoll_wait`, an
