@@ -1,8 +1,9 @@
 /**
  * The host side of ring-buffer and perf-buffer delivery: one poller per buffer map (upstream
- * keeps one per object and ignores later fds). A poller stages the records that are ready into
- * its staging memory and waits when there are none; the wasm pump (pump.ts) delivers the staged
- * records to the guest callback, wasm to wasm.
+ * keeps one per object and ignores later fds). A poller maps the buffer for the wasm pump
+ * (pump.ts) to read in place, or (the copying fallback) stages the ready records into a staging
+ * memory; it waits when there are none. The pump delivers the records to the guest callback,
+ * wasm to wasm.
  *
  * Records are read from the mapped buffer pages, with no FFI call per record: ring buffers
  * through our own mmap of the map (ringbuf_reader.ts), perf buffers through the per-CPU mappings

@@ -3,8 +3,10 @@
  *
  * A guest's `wasm_bpf_buffer_poll` is the {@link Dispatcher}'s export, a wasm function: it asks
  * JS (`select`, synchronous) which pump serves this (buffer, callback) pair, and calls that
- * pump through its table. A {@link RecordPump} calls JS only to stage records (`fill`,
- * synchronous) and, when there are none, to wait (`wait`, a JSPI `Suspending` import). From
+ * pump through its table (or skips `select` while a remembered selection holds). A
+ * {@link RecordPump} calls JS only to stage records or check the run (`fill`, synchronous; in
+ * place it reads the kernel's positions itself) and, when there are none, to wait (`wait`, a
+ * JSPI `Suspending` import). From
  * the guest's `_start` down to its callback everything is wasm, so the callback may itself
  * suspend: sleep, read stdin, poll another buffer, call any import.
  *

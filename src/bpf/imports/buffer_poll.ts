@@ -5,10 +5,11 @@
  * Both are wasm functions of the run's {@link Dispatcher} (pump.ts): the guest's poll, the pump
  * and the guest's callback are wasm from end to end, so a callback may block (sleep, read
  * stdin, poll another buffer, operate on maps, exit) like code at top level. The JS parts here
- * are `select` (check the arguments, find the pump of this buffer and callback), `fill` (stage
- * ready records) and `wait` (the one suspension, when no record is ready: signals and timers
- * run meanwhile). After a stop, a poll returns -EINTR at once, as libbpf's ring_buffer__poll
- * does when a libbpf-tools program gets SIGINT.
+ * are `select` (check the arguments, find the pump of this buffer and callback; skipped while a
+ * remembered selection holds), `fill` (stage ready records, or in place only the run's checks)
+ * and `wait` (the one suspension, when no record is ready: signals and timers run meanwhile).
+ * After a stop, a poll returns -EINTR at once, as libbpf's ring_buffer__poll does when a
+ * libbpf-tools program gets SIGINT.
  */
 
 import { LinuxErrno } from "../../ffi/errno.ts";
