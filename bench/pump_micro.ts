@@ -7,7 +7,7 @@
 // session, when working on the pump's code.
 import { name, section, uleb, vec, wasmModule } from "../src/format/wasm.ts";
 import { promising } from "../src/ffi/jspi.ts";
-import { FILL_NONE, RecordPump } from "../src/bpf/events/pump.ts";
+import { FILL_NONE, RecordPump, type Staging } from "../src/bpf/events/pump.ts";
 import { InPlaceRing } from "../src/bpf/events/ringbuf_reader.ts";
 import { InPlacePerf } from "../src/bpf/events/perfbuf_reader.ts";
 
@@ -61,19 +61,25 @@ function guest(): { memory: WebAssembly.Memory; cb: unknown; got: () => bigint }
   };
 }
 
+/** The poll of a pump over `staging` into guest `g` (the host never holds it, fill only
+ * checks: records are read in place). */
+function pollOf(format: "ring" | "perf", g: ReturnType<typeof guest>, staging: Staging) {
+  const pump = RecordPump.create(format, g.memory, g.cb, staging, {
+    fill: () => FILL_NONE,
+    wait: () => 0,
+    hold: new WebAssembly.Global({ value: "i32", mutable: true }, 0),
+  });
+  if (typeof pump === "string") throw new Error(pump);
+  return promising(pump.poll as unknown as WebAssembly.ExportValue);
+}
+
 async function ring(records: number, rounds: number): Promise<number[]> {
   const size = 4 << 20;
   const memory = new WebAssembly.Memory({ initial: Math.ceil((2 * PAGE + 2 * size) / 65536) });
   const dv = new DataView(memory.buffer);
   const reader = InPlaceRing.over(memory, PAGE, size);
   const g = guest();
-  const pump = RecordPump.create("ring", g.memory, g.cb, reader.staging, {
-    fill: () => FILL_NONE,
-    wait: () => 0,
-    hold: new WebAssembly.Global({ value: "i32", mutable: true }, 0),
-  });
-  if (typeof pump === "string") throw new Error(pump);
-  const poll = promising(pump.poll as unknown as WebAssembly.ExportValue);
+  const poll = pollOf("ring", g, reader.staging);
   let prod = 0, seq = 0;
   const times: number[] = [];
   for (let r = 0; r < rounds; r++) {
@@ -105,13 +111,7 @@ async function perf(perCpu: number, cpus: number, rounds: number): Promise<numbe
   const dv = new DataView(memory.buffer);
   const reader = InPlacePerf.over(memory, cpus, PAGE, size);
   const g = guest();
-  const pump = RecordPump.create("perf", g.memory, g.cb, reader.staging, {
-    fill: () => FILL_NONE,
-    wait: () => 0,
-    hold: new WebAssembly.Global({ value: "i32", mutable: true }, 0),
-  });
-  if (typeof pump === "string") throw new Error(pump);
-  const poll = promising(pump.poll as unknown as WebAssembly.ExportValue);
+  const poll = pollOf("perf", g, reader.staging);
   const heads = new Array(cpus).fill(0);
   let seq = 0;
   const times: number[] = [];

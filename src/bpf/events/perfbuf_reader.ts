@@ -131,7 +131,6 @@ export class InPlacePerf {
   readonly staging: Staging;
   readonly size: number;
   readonly #mem: FixedMemory | null;
-  #closed = false;
 
   private constructor(
     memory: WebAssembly.Memory,
@@ -197,8 +196,7 @@ export class InPlacePerf {
   /** Replaces the mappings with anonymous memory: the perf events are released with their fds
    * (perf_buffer__free), not at the next GC; idempotent. */
   close(): void {
-    if (this.#closed) return;
-    this.#closed = true;
+    if (this.staging.closed.value) return; // (the pump reads the same flag)
     this.staging.closed.value = 1;
     this.staging.end.value = this.staging.head.value;
     this.#mem?.release();

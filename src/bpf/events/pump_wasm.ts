@@ -491,10 +491,6 @@ const setEnd = [
  */
 function fillInPlaceBody(v: PumpVariant): number[] {
   const size64 = [GLOBAL_GET, MASK_G, I64_EXTEND_I32_U, I64_CONST, 1, I64_ADD, ...set(F_SIZE)];
-  const publishReached = [
-    ...[GLOBAL_GET, META_G, GLOBAL_GET, POS_G, GLOBAL_GET, HEAD_G, I64_EXTEND_I32_U, I64_ADD],
-    ...[...I64_ATOMIC_STORE, ...m1(3)],
-  ];
   const noneIfClosed = [GLOBAL_GET, CLOSED_G, IF, VOID, ...k(0), RETURN, END];
   if (v.format === "ring") {
     return body(4, [
@@ -519,7 +515,7 @@ function fillInPlaceBody(v: PumpVariant): number[] {
   return body(4, [
     ...noneIfClosed,
     ...size64,
-    ...publishReached,
+    ...publish(v), // the position reached in the CPU last read
     ...[GLOBAL_GET, META_G, ...k(stride), I32_DIV_U, ...set(F_CPU0), ...k(0), ...set(F_I)],
     ...[BLOCK, VOID, LOOP, VOID],
     ...[...get(F_I), ...k(cpus), I32_GE_U, BR_IF, 1],

@@ -196,7 +196,6 @@ export class InPlaceRing {
   readonly staging: Staging;
   readonly size: number;
   readonly #mem: FixedMemory | null;
-  #closed = false;
 
   private constructor(
     memory: WebAssembly.Memory,
@@ -255,8 +254,7 @@ export class InPlaceRing {
   /** Replaces the mapping with anonymous memory (the ring is unreferenced at once); idempotent.
    * A pump still running finds nothing staged (head = end). */
   close(): void {
-    if (this.#closed) return;
-    this.#closed = true;
+    if (this.staging.closed.value) return; // (the pump reads the same flag)
     this.staging.closed.value = 1;
     this.staging.end.value = this.staging.head.value;
     this.#mem?.release();
