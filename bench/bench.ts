@@ -3,7 +3,8 @@
 //
 // - startup: spawn -> every program of runqlat attached (the "Tracing run queue latency..."
 //   banner, printed after attach; `script -qfc` gives both a pty so the line is not buffered),
-//   examples/runqlat/runqlat.wasm against libbpf-tools' /usr/sbin/runqlat.
+//   examples/runqlat/runqlat.wasm against libbpf-tools' /usr/sbin/runqlat. Ours runs as
+//   `deno task run` does: cli.ts, starting from the bundle of this tree (made first).
 // - events: records per second delivered to the guest callback (to the C callback natively),
 //   16- and 256-byte records, ring buffer and perf buffer. The producer (bench/guests/evbench/
 //   evbench.bpf.c) emits a whole batch from one getppid() of this driver through bpf_loop, into
@@ -33,6 +34,8 @@
 // issue 10 against this run's ratios. With --json the LAST line is one JSON object:
 // { <metric>: { ours, native } } of the medians, and for each events metric also
 // { <metric>_native_copy: { ours, native: <native+copy> } }.
+
+import { bundle } from "../scripts/bundle.ts";
 
 const REPO = decodeURIComponent(new URL("..", import.meta.url).pathname).replace(/\/$/, "");
 const OUT = `${REPO}/bench/out`;
@@ -139,6 +142,8 @@ function objectFromBytesHeader(path: string): Uint8Array {
 
 async function build(): Promise<void> {
   await Deno.mkdir(OUT, { recursive: true });
+  // The CLI's bundle of this tree (what setup.sh makes), so that the launcher starts from it.
+  await bundle(`${REPO}/dist`);
   await sh("gcc", ["-O2", "-Wall", "-o", NATIVE, `${REPO}/bench/native/bench_native.c`, "-lbpf"]);
   for (const name of ["evbench", "mapbench"]) {
     Deno.writeFileSync(
@@ -151,6 +156,7 @@ async function build(): Promise<void> {
 // ---------------------------------------------------------------------------------------------
 // Processes
 
+// What `deno task run` runs: the launcher, which starts from the bundle that build() makes.
 const DENO_RUN = [
   Deno.execPath(),
   "run",
@@ -158,7 +164,7 @@ const DENO_RUN = [
   "--allow-read",
   "--allow-write",
   "--allow-env=LIBBPF_PATH",
-  `${REPO}/mod.ts`,
+  `${REPO}/cli.ts`,
 ];
 
 type Side = "ours" | "native" | "native_copy";

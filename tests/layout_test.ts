@@ -25,9 +25,12 @@ const LAYERS = [
 ] as const;
 const SELF_CONTAINED: ReadonlySet<string> = new Set([".", "ffi", "format", "wasi"]);
 
-/** References that are not imports: process isolation runs the CLI (mod.ts) as the program of
- * a new deno process; nothing of it is loaded into the parent. */
-const NOT_IMPORTS: ReadonlySet<string> = new Set(["src/api/process_child.ts -> mod.ts"]);
+/** References that are not imports: process isolation runs the CLI (cli.ts, or mod.ts compiled)
+ * as the program of a new process; nothing of it is loaded into the parent. */
+const NOT_IMPORTS: ReadonlySet<string> = new Set([
+  "src/api/process_child.ts -> mod.ts",
+  "src/api/process_child.ts -> cli.ts",
+]);
 
 /** Every relative module specifier in `source`: static imports and re-exports, side-effect
  * imports, dynamic `import("...")` and `new URL("...", import.meta.url)`. */

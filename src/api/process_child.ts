@@ -79,10 +79,12 @@ export class ProcessChild extends ChildBase {
     }
 
     const hostArgs = cliArgsOf(modulePath, opts, logFifo);
-    const cli = new URL("../../mod.ts", import.meta.url).href;
-    // Inside the compiled `wasm-bpf` binary, the executable is our CLI itself.
-    const compiled = Deno.mainModule === cli && !/(^|\/)deno$/.test(Deno.execPath());
-    const args = compiled ? hostArgs : ["run", ...childPermissions(remote), cli, ...hostArgs];
+    // Inside the compiled `wasm-bpf` binary (built from mod.ts), the executable is our CLI itself;
+    // otherwise the child runs what `deno task run` runs.
+    const compiled = Deno.mainModule === new URL("../../mod.ts", import.meta.url).href &&
+      !/(^|\/)deno$/.test(Deno.execPath());
+    const launcher = new URL("../../cli.ts", import.meta.url).href;
+    const args = compiled ? hostArgs : ["run", ...childPermissions(remote), launcher, ...hostArgs];
     const child = new Deno.Command(Deno.execPath(), {
       args,
       stdin: opts.stdin,

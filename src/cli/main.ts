@@ -48,8 +48,9 @@ function checkPreopens(preopens: CliOptions["preopens"]): void {
 
 const O_RDONLY_DIRECTORY_CLOEXEC = 0o2200000;
 
-/** Runs the CLI; resolves to the exit status. */
-export async function main(argv: string[]): Promise<number> {
+/** Runs the CLI; resolves to the exit status. `startedFrom`, said under `-v`, is how the launcher
+ * (cli.ts) loaded it. */
+export async function main(argv: string[], startedFrom?: string): Promise<number> {
   if (isRegistryCommand(argv)) {
     // Loaded only here: the OCI client under it is no part of a module run.
     const { registryCommand } = await import("./registry.ts");
@@ -84,6 +85,10 @@ export async function main(argv: string[]): Promise<number> {
   const logger = logFile
     ? (record: LogRecord) => logFile.writeSync(encoder.encode(`${JSON.stringify(record)}\n`))
     : undefined;
+  if (opts.verbose && startedFrom) {
+    if (logger) logger({ source: "host", level: "debug", message: startedFrom });
+    else stderrLine(startedFrom);
+  }
   // The CLI is a thin layer over the library: the guest runs inline (on this thread, fastest
   // to start), with the process's own stdio, and Ctrl-C/SIGTERM end its waits.
   const run = new InlineChild(
