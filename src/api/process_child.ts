@@ -79,12 +79,16 @@ export class ProcessChild extends ChildBase {
     }
 
     const hostArgs = cliArgsOf(modulePath, opts, logFifo);
-    // Inside the compiled `wasm-bpf` binary (built from mod.ts), the executable is our CLI itself;
-    // otherwise the child runs what `deno task run` runs.
-    const compiled = Deno.mainModule === new URL("../../mod.ts", import.meta.url).href &&
-      !/(^|\/)deno$/.test(Deno.execPath());
-    const launcher = new URL("../../cli.ts", import.meta.url).href;
-    const args = compiled ? hostArgs : ["run", ...childPermissions(remote), launcher, ...hostArgs];
+    const modTs = new URL("../../mod.ts", import.meta.url).href;
+    // Inside the compiled `wasm-bpf` binary (built from mod.ts), the executable is our CLI itself.
+    const compiled = Deno.mainModule === modTs && !/(^|\/)deno$/.test(Deno.execPath());
+    // From a local copy, the child starts as `deno task run` does (cli.ts: from the CLI's bundle
+    // while it is fresh); from a remote one, from mod.ts, whose static graph needs no --allow-net
+    // (cli.ts imports the sources dynamically).
+    const program = import.meta.url.startsWith("file:")
+      ? new URL("../../cli.ts", import.meta.url).href
+      : modTs;
+    const args = compiled ? hostArgs : ["run", ...childPermissions(remote), program, ...hostArgs];
     const child = new Deno.Command(Deno.execPath(), {
       args,
       stdin: opts.stdin,
