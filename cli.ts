@@ -55,21 +55,33 @@ export function checkBundle(root: URL, dir: URL): BundleCheck {
 
 type Main = (argv: string[], startedFrom?: string) => Promise<number>;
 
+/** The CLI's `main` from the bundle, or why not (a bundle that does not load, say one being
+ * rewritten, is passed over as a stale one is). */
+async function fromBundle(check: BundleCheck): Promise<{ main: Main } | { stale: string }> {
+  if (!("url" in check)) return check;
+  try {
+    const { main } = await import(check.url);
+    if (typeof main === "function") return { main };
+    return { stale: "the bundle exports no main" };
+  } catch (e) {
+    return { stale: `the bundle did not load: ${e instanceof Error ? e.message : e}` };
+  }
+}
+
 async function launch(argv: string[]): Promise<number> {
   const root = new URL("./", import.meta.url);
   const dist = new URL("dist/", root);
-  const check = checkBundle(root, dist);
-  if ("url" in check) {
-    const { main } = await import(check.url) as { main: Main };
-    return await main(argv, `started from the bundle ${new URL(check.url).pathname}`);
+  const bundled = await fromBundle(checkBundle(root, dist));
+  if ("main" in bundled) {
+    return await bundled.main(argv, `started from the bundle ${dist.pathname}${BUNDLE_FILE}`);
   }
-  // Not `import("./src/cli/main.ts")`: Deno loads a literal specifier's whole graph at start-up, before
-  // any code runs, which is the very cost the bundle avoids.
+  // Not `import("./src/cli/main.ts")`: Deno loads a literal specifier's whole graph at start-up,
+  // before any code runs, which is the very cost the bundle avoids.
   const sources = new URL("./src/cli/main.ts", import.meta.url).href;
   const { main } = await import(sources) as { main: Main };
   return await main(
     argv,
-    `started from the sources (${check.stale}; deno task bundle makes a bundle, ~20 ms faster)`,
+    `started from the sources (${bundled.stale}; deno task bundle makes a bundle, ~20 ms faster)`,
   );
 }
 

@@ -54,17 +54,28 @@ export async function bundle(outDir: string): Promise<{ bundle: string; sources:
   const sources = [...CONFIG, ...await graphFiles()].map(sourceOf);
   await Deno.mkdir(outDir, { recursive: true });
   const bundlePath = `${outDir}/${BUNDLE_FILE}`;
+  // Each file is written beside its place and renamed into it, the bundle first: a launcher
+  // starting meanwhile sees the old pair, or the new bundle with the old list (stale if the
+  // sources changed), never a half-written file or a new list over an old bundle.
+  const partial = `${bundlePath}.${Deno.pid}.partial`;
   const out = await new Deno.Command(Deno.execPath(), {
-    args: ["bundle", "--quiet", "--platform", "deno", "--output", bundlePath, ENTRY],
+    args: ["bundle", "--quiet", "--platform", "deno", "--output", partial, ENTRY],
     cwd: root,
     env: { NO_COLOR: "1" },
     stdout: "piped",
     stderr: "piped",
   }).output();
   if (!out.success) {
+    await Deno.remove(partial).catch(() => {});
     throw new Error(`deno bundle failed:\n${new TextDecoder().decode(out.stderr).trimEnd()}`);
   }
-  Deno.writeTextFileSync(`${outDir}/${SOURCES_FILE}`, JSON.stringify({ sources }, null, 1) + "\n");
+  Deno.renameSync(partial, bundlePath);
+  const listPath = `${outDir}/${SOURCES_FILE}`;
+  Deno.writeTextFileSync(
+    `${listPath}.${Deno.pid}.partial`,
+    JSON.stringify({ sources }, null, 1) + "\n",
+  );
+  Deno.renameSync(`${listPath}.${Deno.pid}.partial`, listPath);
   return { bundle: bundlePath, sources: sources.length };
 }
 

@@ -64,10 +64,13 @@ async function launch(...args: string[]) {
   return { code: out.code, stdout: dec.decode(out.stdout), stderr: dec.decode(out.stderr) };
 }
 
-Deno.test("launch: the CLI runs a guest from a fresh bundle, and from the sources once it is stale", async () => {
+Deno.test("launch: the CLI runs a guest from a fresh bundle, and from the sources once it is stale or broken", async () => {
   // dist/ is what setup.sh makes; it is made anew here, and again at the end.
   const made = await bundle(`${repo}dist`);
   assert.ok(made.sources > 50, `${made.sources} sources`);
+  // Written beside and renamed into place: nothing partial is left.
+  const names = [...Deno.readDirSync(`${repo}dist`)].map((e) => e.name).sort();
+  assert.deepEqual(names, [BUNDLE_FILE, SOURCES_FILE].sort());
   const list = `${repo}dist/${SOURCES_FILE}`;
   try {
     const guest = ["-v", "examples/runqlat/runqlat.wasm", "-h"];
@@ -86,6 +89,16 @@ Deno.test("launch: the CLI runs a guest from a fresh bundle, and from the source
     assert.equal(stale.code, 0, stale.stderr);
     assert.match(stale.stdout, /Summarize run queue \(scheduler\) latency/);
     assert.match(stale.stderr, /started from the sources \(src\/cli\/usage\.ts changed;/);
+
+    // A bundle that does not load (say, half written) is passed over for the sources; the list
+    // itself matches again.
+    usage.mtimeMs += 1000;
+    Deno.writeTextFileSync(list, JSON.stringify({ sources }));
+    Deno.writeTextFileSync(`${repo}dist/${BUNDLE_FILE}`, "export function main( {\n");
+    const broken = await launch(...guest);
+    assert.equal(broken.code, 0, broken.stderr);
+    assert.match(broken.stdout, /Summarize run queue \(scheduler\) latency/);
+    assert.match(broken.stderr, /started from the sources \(the bundle did not load: /);
 
     // Without -v, neither start says a word.
     const quiet = await launch("--version");
