@@ -34,7 +34,7 @@ export function checkBundle(root: URL, dir: URL): BundleCheck {
     Deno.statSync(bundle);
     sources = JSON.parse(Deno.readTextFileSync(new URL(SOURCES_FILE, dir))).sources;
   } catch {
-    return { stale: `no bundle in ${dir.pathname}` };
+    return { stale: `no bundle in ${decodeURIComponent(dir.pathname)}` };
   }
   if (!Array.isArray(sources) || sources.length === 0) {
     return { stale: `${SOURCES_FILE} lists no sources` };
@@ -73,7 +73,8 @@ async function launch(argv: string[]): Promise<number> {
   const dist = new URL("dist/", root);
   const bundled = await fromBundle(checkBundle(root, dist));
   if ("main" in bundled) {
-    return await bundled.main(argv, `started from the bundle ${dist.pathname}${BUNDLE_FILE}`);
+    const path = decodeURIComponent(new URL(BUNDLE_FILE, dist).pathname);
+    return await bundled.main(argv, `started from the bundle ${path}`);
   }
   // Not `import("./src/cli/main.ts")`: Deno loads a literal specifier's whole graph at start-up,
   // before any code runs, which is the very cost the bundle avoids.

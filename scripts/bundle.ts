@@ -19,7 +19,7 @@ const ENTRY = "src/cli/main.ts";
 /** Files outside the module graph that change what the bundle contains. */
 const CONFIG = ["deno.json"];
 
-const root = new URL("..", import.meta.url).pathname;
+const root = decodeURIComponent(new URL("..", import.meta.url).pathname);
 
 /** The local files of the entry's module graph, static and literal dynamic imports alike. */
 async function graphFiles(): Promise<string[]> {
