@@ -43,6 +43,12 @@ Deno.writeFileSync(
   ]),
 );
 
+// --host-imports modules: one that throws while loading, one that exports a number.
+const throwing = `${tmp}/throwing_imports.ts`;
+const notFunctions = `${tmp}/number_imports.ts`;
+Deno.writeTextFileSync(throwing, 'throw new Error("no device here");\n');
+Deno.writeTextFileSync(notFunctions, "export default { env: 5 };\n");
+
 const cases: [string, string[], number, RegExp][] = [
   ["no module", [], 2, /no module given/],
   ["unknown option", ["--frobnicate", "x.wasm"], 2, /unknown option --frobnicate/],
@@ -53,6 +59,24 @@ const cases: [string, string[], number, RegExp][] = [
   ["truncated module", [truncated], 1, /invalid WebAssembly module/],
   ["no _start", [reactor], 1, /no _start function/],
   ["bad --dir", ["--dir", `${tmp}/nope`, empty], 2, /--dir .*no such directory/],
+  [
+    "missing --host-imports module",
+    ["--host-imports", `${tmp}/nope.ts`, empty],
+    1,
+    /^wasm-bpf: --host-imports .*nope\.ts: Module not found .*\n$/,
+  ],
+  [
+    "--host-imports module that throws",
+    ["--host-imports", throwing, empty],
+    1,
+    /^wasm-bpf: --host-imports .*throwing_imports\.ts: no device here\n$/,
+  ],
+  [
+    "--host-imports module without functions",
+    ["--host-imports", notFunctions, empty],
+    1,
+    /^wasm-bpf: --host-imports .*: export "env" must be an object of functions\n$/,
+  ],
 ];
 
 for (const [what, args, code, message] of cases) {

@@ -11,8 +11,8 @@ import { VERSION } from "../version.ts";
 import { OwnedFd } from "../ffi/owned_fd.ts";
 import { LinuxErrno } from "../ffi/errno.ts";
 import { InlineChild } from "../api/inline_child.ts";
-import { resolveOptions } from "../api/child_base.ts";
-import type { LogRecord, WasmBpfCommandOptions } from "../api/types.ts";
+import { importHostImports, resolveOptions } from "../api/child_base.ts";
+import type { HostImports, LogRecord, WasmBpfCommandOptions } from "../api/types.ts";
 import { GuestModuleError } from "../guest/guest_module.ts";
 import { isRegistryCommand } from "./registry_usage.ts";
 import { type CliOptions, parseCli, type ParsedCli, USAGE, UsageError } from "./usage.ts";
@@ -72,6 +72,19 @@ export async function main(argv: string[], startedFrom?: string): Promise<number
   if (parsed.kind === "version") return printVersion();
 
   const opts = parsed.options;
+  // Loaded before the run, so that a module that is missing, throws or exports no functions
+  // is reported as what it is rather than as an internal error from inside the run.
+  let hostImports: HostImports | undefined;
+  if (opts.hostImportsModule !== undefined) {
+    try {
+      hostImports = await importHostImports(
+        new URL(opts.hostImportsModule, `file://${Deno.cwd()}/`),
+      );
+    } catch (e) {
+      stderrLine(`--host-imports ${opts.hostImportsModule}: ${e instanceof Error ? e.message : e}`);
+      return 1;
+    }
+  }
   let logFile: Deno.FsFile | undefined;
   try {
     if (opts.logFile) {
@@ -93,7 +106,11 @@ export async function main(argv: string[], startedFrom?: string): Promise<number
   // to start), with the process's own stdio, and Ctrl-C/SIGTERM end its waits.
   const run = new InlineChild(
     opts.modulePath,
-    resolveOptions(opts.modulePath, commandOptionsOf(opts, logger), {
+    resolveOptions(opts.modulePath, {
+      ...commandOptionsOf(opts, logger),
+      hostImportsModule: undefined,
+      hostImports,
+    }, {
       stdin: "inherit",
       stdout: "inherit",
       stderr: "inherit",
