@@ -1,6 +1,6 @@
 // Bad input to the CLI: clear one-line messages, meaningful exit codes, no stack traces.
 import assert from "node:assert/strict";
-import { assertClean, describeRun, runCli } from "./helpers/kernel.ts";
+import { assertClean, describeRun, guest, runCli } from "./helpers/kernel.ts";
 
 const tmp = await Deno.makeTempDir({ prefix: "wasm-bpf-cli-" });
 const empty = `${tmp}/empty.wasm`;
@@ -59,6 +59,13 @@ const cases: [string, string[], number, RegExp][] = [
   ["truncated module", [truncated], 1, /invalid WebAssembly module/],
   ["no _start", [reactor], 1, /no _start function/],
   ["bad --dir", ["--dir", `${tmp}/nope`, empty], 2, /--dir .*no such directory/],
+  ["empty --log-file", ["--log-file=", empty], 2, /--log-file takes PATH, got ""/],
+  [
+    "--cache-dir that is a file",
+    ["--oci-cache", "ls", "--cache-dir", empty],
+    1,
+    /^wasm-bpf: the cache .*empty\.wasm is not a directory \(--cache-dir\)\n$/,
+  ],
   [
     "missing --host-imports module",
     ["--host-imports", `${tmp}/nope.ts`, empty],
@@ -130,4 +137,32 @@ Deno.test("cli: not root → one line saying so, status 1", async () => {
   assert.equal(out.code, 1, stderr);
   assert.match(stderr, /needs root \(or CAP_BPF and CAP_PERFMON\)/);
   assert.equal(stderr.trim().split("\n").length, 1, stderr);
+});
+
+Deno.test("cli: a full stdout or log file is one clear line, not a stack", async () => {
+  // stdout on /dev/full: writes fail with ENOSPC
+  const toFull = ["sh", "-c", 'exec "$@" >/dev/full', "sh"];
+  for (const flag of ["--help", "--version"]) {
+    const r = await runCli([flag], { wrapper: toFull });
+    assert.equal(r.code, 1, describeRun(r));
+    assert.equal(r.stderr, "wasm-bpf: cannot write to stdout: ENOSPC (No space left on device)\n");
+  }
+  // A log file that fails while the guest runs: said once, then the log goes to stderr. (cli.ts
+  // logs how it started under -v: a first record with no kernel needed.)
+  const out = await new Deno.Command(Deno.execPath(), {
+    args: ["run", "-A", "cli.ts", "-v", "--log-file", "/dev/full", guest("api/exitcode.wasm")],
+    cwd: new URL("../", import.meta.url),
+    env: { NO_COLOR: "1" },
+    stdout: "piped",
+    stderr: "piped",
+  }).output();
+  const stdout = new TextDecoder().decode(out.stdout);
+  const stderr = new TextDecoder().decode(out.stderr);
+  assert.equal(out.code, 0, stderr);
+  assert.match(stdout, /ending with return0/);
+  assert.match(
+    stderr,
+    /^wasm-bpf: --log-file \/dev\/full: cannot write: ENOSPC \(No space left on device\); logging to stderr\nwasm-bpf: started from /,
+  );
+  assertClean(stderr);
 });

@@ -1,7 +1,7 @@
 // Loading guest modules over http(s): from the library and the CLI, against a local server.
 import assert from "node:assert/strict";
 import { WasmBpfCommand } from "../mod.ts";
-import { describeRun, guest, runCli } from "./helpers/kernel.ts";
+import { assertClean, describeRun, guest, runCli } from "./helpers/kernel.ts";
 
 const exitcodeBytes = Deno.readFileSync(guest("api/exitcode.wasm"));
 
@@ -80,20 +80,46 @@ Deno.test("url: nothing listening is a clear error", async () => {
   assert.match(r.stderr, /cannot fetch it: /);
 });
 
-Deno.test("url: a Content-Length over the limit is refused before the body is read", async () => {
-  // Deno.serve sets Content-Length itself, so answer by hand: claim 65 MiB, send 16 bytes.
+/** Runs the CLI on a URL whose server answers every request with `answer` and closes: by hand,
+ * since Deno.serve sets Content-Length itself. */
+async function runWithRawAnswer(path: string, answer: string) {
   const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
   const answering = (async () => {
     for await (const conn of listener) {
       await conn.read(new Uint8Array(4096));
-      const head = `HTTP/1.1 200 OK\r\ncontent-length: ${65 * 1024 * 1024}\r\n\r\n`;
-      await conn.write(new TextEncoder().encode(head + "0123456789abcdef")).catch(() => {});
+      await conn.write(new TextEncoder().encode(answer)).catch(() => {});
       conn.close();
     }
   })();
-  const r = await runCli([`http://127.0.0.1:${listener.addr.port}/huge.wasm`]);
+  const r = await runCli([`http://127.0.0.1:${listener.addr.port}/${path}`]);
   listener.close();
   await answering.catch(() => {});
+  return r;
+}
+
+Deno.test("url: a Content-Length over the limit is refused before the body is read", async () => {
+  // claims 65 MiB, sends 16 bytes
+  const r = await runWithRawAnswer(
+    "huge.wasm",
+    `HTTP/1.1 200 OK\r\ncontent-length: ${65 * 1024 * 1024}\r\n\r\n0123456789abcdef`,
+  );
   assert.equal(r.code, 1, describeRun(r));
   assert.match(r.stderr, /65\.0 MiB, over the 64 MiB this host accepts/, describeRun(r));
+});
+
+Deno.test("url: a body cut short and a malformed URL are clear errors", async () => {
+  // claims 1000 bytes, sends 8, closes
+  const cut = await runWithRawAnswer(
+    "short.wasm",
+    "HTTP/1.1 200 OK\r\ncontent-length: 1000\r\n\r\n\0asm\x01\0\0\0",
+  );
+  assert.equal(cut.code, 1, describeRun(cut));
+  assert.match(cut.stderr, /short\.wasm: cannot fetch it: after 8 bytes, /, describeRun(cut));
+  assertClean(cut.stderr);
+
+  for (const url of ["http://", "https://[::1"]) {
+    const r = await runCli([url]);
+    assert.equal(r.code, 1, describeRun(r));
+    assert.equal(r.stderr, `wasm-bpf: ${url}: not a valid URL\n`, describeRun(r));
+  }
 });

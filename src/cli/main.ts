@@ -9,7 +9,7 @@
 import { getLibbpf, LibbpfNotFoundError } from "../ffi/libbpf_ffi.ts";
 import { VERSION } from "../version.ts";
 import { OwnedFd } from "../ffi/owned_fd.ts";
-import { LinuxErrno } from "../ffi/errno.ts";
+import { LinuxErrno, osErrorText } from "../ffi/errno.ts";
 import { InlineChild } from "../api/inline_child.ts";
 import { importHostImports, resolveOptions } from "../api/child_base.ts";
 import type { HostImports, LogRecord, WasmBpfCommandOptions } from "../api/types.ts";
@@ -65,11 +65,8 @@ export async function main(argv: string[], startedFrom?: string): Promise<number
     stderrLine(`${e.message}\nTry 'wasm-bpf --help' for more information.`);
     return 2;
   }
-  if (parsed.kind === "help") {
-    await Deno.stdout.write(new TextEncoder().encode(USAGE));
-    return 0;
-  }
-  if (parsed.kind === "version") return printVersion();
+  if (parsed.kind === "help") return writeStdout(USAGE);
+  if (parsed.kind === "version") return writeStdout(versionLine());
 
   const opts = parsed.options;
   // Loaded before the run, so that a module that is missing, throws or exports no functions
@@ -91,13 +88,10 @@ export async function main(argv: string[], startedFrom?: string): Promise<number
       logFile = Deno.openSync(opts.logFile, { write: true, create: true, append: true });
     }
   } catch (e) {
-    stderrLine(`--log-file ${opts.logFile}: ${(e as Error).message}`);
+    stderrLine(`--log-file ${opts.logFile}: ${osErrorText(e)}`);
     return 2;
   }
-  const encoder = new TextEncoder();
-  const logger = logFile
-    ? (record: LogRecord) => logFile.writeSync(encoder.encode(`${JSON.stringify(record)}\n`))
-    : undefined;
+  const logger = logFile && logTo(logFile, opts.logFile!);
   if (opts.verbose && startedFrom) {
     if (logger) logger({ source: "host", level: "debug", message: startedFrom });
     else stderrLine(startedFrom);
@@ -131,6 +125,29 @@ export async function main(argv: string[], startedFrom?: string): Promise<number
   }
 }
 
+/** A logger writing JSON lines to `file`. Should a write fail (a full disk), it says so once
+ * and goes on on stderr, as without --log-file: the run is not stopped for its log. */
+function logTo(file: Deno.FsFile, path: string): (record: LogRecord) => void {
+  const encoder = new TextEncoder();
+  let failed = false;
+  return (record) => {
+    if (!failed) {
+      try {
+        const bytes = encoder.encode(`${JSON.stringify(record)}\n`);
+        let off = 0;
+        while (off < bytes.length) off += file.writeSync(bytes.subarray(off));
+        return;
+      } catch (e) {
+        failed = true;
+        stderrLine(`--log-file ${path}: cannot write: ${osErrorText(e)}; logging to stderr`);
+      }
+    }
+    writeStderr(
+      record.source === "libbpf" ? `${record.message}\n` : `wasm-bpf: ${record.message}\n`,
+    );
+  };
+}
+
 /** The library's options for the run that the command line `opts` asks for. */
 export function commandOptionsOf(
   opts: CliOptions,
@@ -152,7 +169,20 @@ export function commandOptionsOf(
   };
 }
 
-function printVersion(): number {
+/** Writes the CLI's own output (help, version); 0, or 1 with one line when stdout fails. */
+function writeStdout(text: string): number {
+  const bytes = new TextEncoder().encode(text);
+  try {
+    let off = 0;
+    while (off < bytes.length) off += Deno.stdout.writeSync(bytes.subarray(off));
+    return 0;
+  } catch (e) {
+    stderrLine(`cannot write to stdout: ${osErrorText(e)}`);
+    return 1;
+  }
+}
+
+function versionLine(): string {
   let libbpf = "libbpf not found";
   try {
     const lib = getLibbpf();
@@ -160,6 +190,5 @@ function printVersion(): number {
   } catch {
     // reported as "not found" in the version line
   }
-  console.log(`wasm-bpf ${VERSION} (${libbpf}, deno ${Deno.version.deno}, v8 ${Deno.version.v8})`);
-  return 0;
+  return `wasm-bpf ${VERSION} (${libbpf}, deno ${Deno.version.deno}, v8 ${Deno.version.v8})\n`;
 }

@@ -98,3 +98,11 @@ export function errnoName(code: number): string {
   const n = Math.abs(code);
   return namesByValue.get(n) ?? libbpfNames[n] ?? `E${n}`;
 }
+
+/** A Deno I/O error as "ENOSPC (No space left on device)": its OS errno by name, from the
+ * "(os error N)" Deno puts in the message; any other error as its message. */
+export function osErrorText(e: unknown): string {
+  const message = e instanceof Error ? e.message : String(e);
+  const os = /^(.*?) \(os error (\d+)\)/.exec(message);
+  return os ? `${errnoName(Number(os[2]))} (${os[1]})` : message;
+}

@@ -48,7 +48,15 @@ export function isRemoteModule(spec: string | URL): boolean {
 
 /** Reads module bytes from a path or URL. */
 export async function readModuleBytes(spec: string | URL): Promise<Uint8Array<ArrayBuffer>> {
-  if (isRemoteModule(spec)) return await fetchModule(new URL(String(spec)));
+  if (isRemoteModule(spec)) {
+    let url: URL;
+    try {
+      url = new URL(String(spec));
+    } catch {
+      throw new GuestModuleError("not a valid URL");
+    }
+    return await fetchModule(url);
+  }
   const path = spec instanceof URL || String(spec).startsWith("file:")
     ? decodeURIComponent(new URL(String(spec)).pathname)
     : String(spec);
@@ -163,7 +171,17 @@ async function fetchModule(url: URL): Promise<Uint8Array<ArrayBuffer>> {
   let total = 0;
   const reader = response.body?.getReader();
   while (reader) {
-    const { done, value } = await reader.read();
+    let chunk: ReadableStreamReadResult<Uint8Array>;
+    try {
+      chunk = await reader.read();
+    } catch (e) {
+      // The connection broke (or timed out) in the middle of the body.
+      const why = (e as Error).name === "TimeoutError"
+        ? `no answer within ${FETCH_TIMEOUT_MS / 1000} s`
+        : (e as Error).message;
+      throw new GuestModuleError(`cannot fetch it: after ${total} bytes, ${why}`, { cause: e });
+    }
+    const { done, value } = chunk;
     if (done) break;
     total += value.length;
     if (total > MAX_MODULE_BYTES) {

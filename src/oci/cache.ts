@@ -6,7 +6,7 @@
  */
 
 import { sha256Digest } from "./digest.ts";
-import { formatReference, type Reference } from "./reference.ts";
+import { formatReference, OciError, type Reference } from "./reference.ts";
 
 /** What a pulled reference resolved to. */
 export interface RefRecord {
@@ -37,9 +37,16 @@ export class Cache {
   readonly root: string;
 
   /** A cache under `root` (default: {@link defaultCacheDir}); nothing is created until a
-   * write. */
+   * write. Throws an OciError when `root` is there but no directory. */
   constructor(root?: string) {
     this.root = root ?? defaultCacheDir();
+    let isDirectory = true;
+    try {
+      isDirectory = Deno.statSync(this.root).isDirectory;
+    } catch {
+      // missing (made at the first write) or unreadable (said by the first use)
+    }
+    if (!isDirectory) throw new OciError(`the cache ${this.root} is not a directory (--cache-dir)`);
   }
 
   #blobPath(digest: string): string {

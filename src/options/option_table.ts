@@ -53,7 +53,8 @@ export function nested<T, P>(
 /** The keys of `T` that hold an optional string. */
 type StringKey<T> = { [K in keyof T]-?: T[K] extends string | undefined ? K : never }[keyof T];
 
-/** A row that sets the string `key` of `T`; written `--flag VALUE` when set and not empty. */
+/** A row that sets the string `key` of `T`, to a value that is not empty (`--log-file=` is a
+ * mistake, not a wish for no log file); written `--flag VALUE` when set. */
 export function stringOption<T>(
   row: OptionRow,
   key: StringKey<T>,
@@ -61,6 +62,7 @@ export function stringOption<T>(
   return {
     ...row,
     parse(into, value) {
+      if (value === "") return `${row.long} takes ${row.value ?? "a value"}, got ""`;
       into[key] = value as T[StringKey<T>];
       return undefined;
     },
