@@ -59,6 +59,25 @@ const cases: [string, string[], number, RegExp][] = [
   ["truncated module", [truncated], 1, /invalid WebAssembly module/],
   ["no _start", [reactor], 1, /no _start function/],
   ["bad --dir", ["--dir", `${tmp}/nope`, empty], 2, /--dir .*no such directory/],
+  [
+    "--verify-key for a file",
+    ["--verify-key", `${tmp}/nope.pub`, empty],
+    1,
+    /empty\.wasm: a signature check was asked for \(--verify-key\), but only registry references/,
+  ],
+  [
+    "--pin-root that is a file",
+    [`--pin-root=${empty}`, empty],
+    2,
+    /^wasm-bpf: --pin-root .*empty\.wasm: not a directory\n/,
+  ],
+  ["empty module path", [""], 2, /^wasm-bpf: the module path is empty\n/],
+  [
+    "a registry subcommand after an option",
+    ["-v", "--oci-cache", "ls"],
+    2,
+    /^wasm-bpf: --oci-cache must be the first argument \(wasm-bpf --oci-cache \.\.\.\)\n/,
+  ],
   ["empty --log-file", ["--log-file=", empty], 2, /--log-file takes PATH, got ""/],
   [
     "--cache-dir that is a file",

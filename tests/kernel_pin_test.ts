@@ -149,3 +149,31 @@ kernelTest(
     });
   },
 );
+
+kernelTest(
+  "pins: a pin root off the BPF filesystem is refused plainly (CLI: before the run)",
+  async () => {
+    const dir = await Deno.makeTempDir();
+    try {
+      const cli = await runCli([`--pin-root=${dir}`, pin, "reuse"]);
+      assert.equal(cli.code, 2, describeRun(cli));
+      assert.match(cli.stderr, /^wasm-bpf: --pin-root .*: not on a BPF filesystem \(mount -t bpf/);
+      // Inline, the library has no parse-time check: the load is refused with the same reason.
+      const lib = await new WasmBpfCommand(pin, {
+        isolation: "inline",
+        args: ["reuse"],
+        policy: { pinRoot: dir },
+        stdout: "piped",
+        stderr: "piped",
+      }).output();
+      const stderr = new TextDecoder().decode(lib.stderr);
+      assert.match(
+        stderr,
+        /refused to load a BPF object: the pin root .*: not on a BPF filesystem/,
+      );
+      assert.doesNotMatch(stderr, /libbpf: /);
+    } finally {
+      await Deno.remove(dir, { recursive: true });
+    }
+  },
+);

@@ -19,6 +19,9 @@
  */
 
 import { getLibbpf, ObjectOpenOptions } from "../ffi/libbpf_ffi.ts";
+import { getLibc } from "../ffi/libc_ffi.ts";
+import { errnoName, LinuxErrno } from "../ffi/errno.ts";
+import { OwnedFd } from "../ffi/owned_fd.ts";
 
 /** Where private pin directories are made: libbpf's default pin root. */
 export const BPF_FS = "/sys/fs/bpf";
@@ -73,6 +76,10 @@ export class PinRoot {
         return { refusal: `map "${name}" would be pinned at ${path}, outside ${this.path}` };
       }
     }
+    if (this.#shared) {
+      const problem = pinRootProblem(this.#shared);
+      if (problem) return { refusal: `the pin root ${this.#shared}: ${problem}` };
+    }
     if (!this.#shared && !this.#privateMade) {
       const error = this.#makePrivate();
       if (error) return { refusal: error };
@@ -125,6 +132,31 @@ function pinnedMaps(obj: Deno.PointerObject): PinnedMap[] {
     });
   }
   return out;
+}
+
+const BPF_FS_MAGIC = 0xcafe4a11n;
+const O_RDONLY_DIRECTORY_CLOEXEC = 0o2200000;
+
+/** Why `dir` cannot be a pin root: no directory, or not on a BPF filesystem (libbpf would refuse
+ * it at load, in lines of its own); undefined when it can. Through libc: Deno lets no one read
+ * /proc/self/mountinfo without --allow-all. */
+export function pinRootProblem(dir: string): string | undefined {
+  const opened = OwnedFd.open(dir, O_RDONLY_DIRECTORY_CLOEXEC, LinuxErrno.ENOENT);
+  if (typeof opened === "number") {
+    if (opened === -LinuxErrno.ENOTDIR) return "not a directory";
+    if (opened === -LinuxErrno.ENOENT) return "no such directory";
+    return errnoName(opened);
+  }
+  try {
+    const buf = new Uint8Array(256); // struct statfs: 120 bytes on 64-bit Linux, f_type first
+    if (getLibc().fstatfs(opened.fd, buf) !== 0) return undefined; // left to libbpf
+    if (new DataView(buf.buffer).getBigUint64(0, true) !== BPF_FS_MAGIC) {
+      return "not on a BPF filesystem (mount -t bpf bpf DIR)";
+    }
+    return undefined;
+  } finally {
+    opened.close();
+  }
 }
 
 function exists(path: string): boolean {

@@ -14,7 +14,8 @@ import { InlineChild } from "../api/inline_child.ts";
 import { importHostImports, resolveOptions } from "../api/child_base.ts";
 import type { HostImports, LogRecord, WasmBpfCommandOptions } from "../api/types.ts";
 import { GuestModuleError } from "../guest/guest_module.ts";
-import { isRegistryCommand } from "./registry_usage.ts";
+import { pinRootProblem } from "../bpf/pin_root.ts";
+import { isRegistryCommand, misplacedSubcommand } from "./registry_usage.ts";
 import { type CliOptions, parseCli, type ParsedCli, USAGE, UsageError } from "./usage.ts";
 
 function stderrLine(message: string): void {
@@ -46,6 +47,12 @@ function checkPreopens(preopens: CliOptions["preopens"]): void {
   }
 }
 
+/** A --pin-root is checked before the guest runs, not when libbpf first pins in it. */
+function checkPinRoot(pinRoot: string | undefined): void {
+  const problem = pinRoot === undefined ? undefined : pinRootProblem(pinRoot);
+  if (problem) throw new UsageError(`--pin-root ${pinRoot}: ${problem}`);
+}
+
 const O_RDONLY_DIRECTORY_CLOEXEC = 0o2200000;
 
 /** Runs the CLI; resolves to the exit status. `startedFrom`, said under `-v`, is how the launcher
@@ -59,10 +66,14 @@ export async function main(argv: string[], startedFrom?: string): Promise<number
   let parsed: ParsedCli;
   try {
     parsed = parseCli(argv);
-    if (parsed.kind === "run") checkPreopens(parsed.options.preopens);
+    if (parsed.kind === "run") {
+      checkPreopens(parsed.options.preopens);
+      checkPinRoot(parsed.options.policy.pinRoot);
+    }
   } catch (e) {
     if (!(e instanceof UsageError)) throw e;
-    stderrLine(`${e.message}\nTry 'wasm-bpf --help' for more information.`);
+    const message = misplacedSubcommand(e.message) ?? e.message;
+    stderrLine(`${message}\nTry 'wasm-bpf --help' for more information.`);
     return 2;
   }
   if (parsed.kind === "help") return writeStdout(USAGE);

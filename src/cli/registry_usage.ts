@@ -23,3 +23,11 @@ const SUBCOMMANDS = new Set(["--oci-pull", "--oci-push", "--oci-sign", "--oci-ca
 export function isRegistryCommand(argv: readonly string[]): boolean {
   return SUBCOMMANDS.has(argv[0]);
 }
+
+/** A usage message for a registry subcommand given after other options (the run's parser
+ * knows no such option); undefined for any other message. */
+export function misplacedSubcommand(usageMessage: string): string | undefined {
+  const flag = /^unknown option (--oci-[a-z]+)(=|$)/.exec(usageMessage)?.[1];
+  if (flag === undefined || !SUBCOMMANDS.has(flag)) return undefined;
+  return `${flag} must be the first argument (wasm-bpf ${flag} ...)`;
+}

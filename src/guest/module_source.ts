@@ -218,6 +218,13 @@ export async function readModuleOrReference(
   let ref: Reference | undefined;
   try {
     ref = registryReferenceOf(spec);
+    if (!ref && registry.verifyKey !== undefined) {
+      // Asked to check a signature, never run unchecked code silently.
+      throw new GuestModuleError(
+        "a signature check was asked for (--verify-key), but only registry references carry " +
+          "signatures: a file or URL cannot be verified",
+      );
+    }
     if (!ref) return await readModuleBytes(spec);
     // The OCI client is loaded only for a registry reference: a file run does not need it.
     const { pullModule } = await import("../oci/pull.ts");

@@ -185,6 +185,7 @@ export function parseCli(argv: string[]): ParsedCli {
   if ("stop" in parsed) return { kind: parsed.stop };
   const [modulePath, ...guestArgs] = parsed.operands;
   if (modulePath === undefined) throw new UsageError("no module given");
+  if (modulePath === "") throw new UsageError("the module path is empty");
   return { kind: "run", options: { ...options, modulePath, guestArgs } };
 }
 
