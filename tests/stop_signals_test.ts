@@ -118,3 +118,28 @@ Deno.test("CLI: SIGTERM, then SIGINT while the guest cleans up: the first signal
   assert.equal(r.signal, null, `the host must exit by itself\n${describeRun(r)}`);
   assert.equal(r.code, 143, describeRun(r));
 });
+
+Deno.test("cli: a stdout whose reader went away stops the guest as SIGPIPE would (141)", async () => {
+  // tick.wasm prints forever and, as many programs do, ignores failed writes: only the stop can
+  // end it (as `wasm-bpf tick.wasm | head -1`).
+  const child = new Deno.Command(Deno.execPath(), {
+    args: ["run", "-A", "mod.ts", guest("api/tick.wasm"), "50"],
+    cwd: new URL("../", import.meta.url),
+    env: { NO_COLOR: "1" },
+    stdout: "piped",
+    stderr: "piped",
+  }).spawn();
+  const guard = setTimeout(() => child.kill("SIGKILL"), 20_000); // a hang fails, not stalls
+  try {
+    const seen = await readUntil(child.stdout, "tick 1\n");
+    assert.match(seen, /^tick 0\ntick 1\n/);
+    // readUntil released the reader: cancelling closes the pipe's read end
+    await child.stdout.cancel();
+    const status = await child.status;
+    const stderr = new TextDecoder().decode(await new Response(child.stderr).arrayBuffer());
+    assert.equal(status.code, 141, stderr);
+    assert.equal(stderr, "");
+  } finally {
+    clearTimeout(guard);
+  }
+});

@@ -23,12 +23,14 @@ export class InlineChild extends ChildBase {
   readonly #stop: RunStop;
   #killSignal: Deno.Signal | null = null;
 
-  /** `catchSignals`: whether this process's SIGINT/SIGTERM stop the guest (the CLI's case;
-   * a library run never takes the embedding program's signals). */
+  /** `catchSignals`: whether this process's SIGINT/SIGTERM stop the guest, and a stdout with
+   * no reader left stops it as SIGPIPE would (the CLI's case; a library run never takes the
+   * embedding program's signals, and its guest sees EPIPE). */
   constructor(source: ModuleSource, opts: ResolvedOptions, internal = { catchSignals: false }) {
     super();
     this.#stop = new RunStop(internal.catchSignals);
-    const stdout = outputFor(opts.stdout, Deno.stdout);
+    const onBrokenPipe = internal.catchSignals ? () => this.#stop.request("SIGPIPE") : undefined;
+    const stdout = outputFor(opts.stdout, Deno.stdout, onBrokenPipe);
     const stderr = outputFor(opts.stderr, Deno.stderr);
     const stdin = inputFor(opts.stdin);
     this.setStreams(stdin.writable, stdout.readable, stderr.readable);
@@ -150,12 +152,16 @@ export class InlineChild extends ChildBase {
 }
 
 function signalOf(reason: StopReason): Deno.Signal {
-  return reason === "SIGINT" ? "SIGINT" : "SIGTERM";
+  return reason === "SIGINT" || reason === "SIGPIPE" ? reason : "SIGTERM";
 }
 
-function outputFor(mode: string, stream: typeof Deno.stdout | typeof Deno.stderr) {
+function outputFor(
+  mode: string,
+  stream: typeof Deno.stdout | typeof Deno.stderr,
+  onBrokenPipe?: () => void,
+) {
   if (mode === "piped") return pipedSink();
-  const sink = mode === "inherit" ? stdioSink(stream) : nullSink;
+  const sink = mode === "inherit" ? stdioSink(stream, onBrokenPipe) : nullSink;
   return { sink, readable: undefined, close() {} };
 }
 

@@ -141,6 +141,15 @@ export async function readAtMost(
 const READ_CHUNK = 1 << 20;
 
 /** Downloads a module, refusing more than MAX_MODULE_BYTES whatever Content-Length says. */
+/** Why a fetch failed, for a user: a timeout as such; otherwise the innermost cause (Deno's
+ * "fetch failed" hides "dns error: ..." or "Connection refused" in `cause`). */
+function fetchFailure(e: unknown): string {
+  if ((e as Error).name === "TimeoutError") return `no answer within ${FETCH_TIMEOUT_MS / 1000} s`;
+  let inner = e as Error;
+  while (inner.cause instanceof Error) inner = inner.cause;
+  return inner.message;
+}
+
 async function fetchModule(url: URL): Promise<Uint8Array<ArrayBuffer>> {
   let response: Response;
   try {
@@ -149,10 +158,7 @@ async function fetchModule(url: URL): Promise<Uint8Array<ArrayBuffer>> {
     if (e instanceof Deno.errors.NotCapable) {
       throw new GuestModuleError(`fetching it needs --allow-net=${url.host}`, { cause: e });
     }
-    const why = (e as Error).name === "TimeoutError"
-      ? `no answer within ${FETCH_TIMEOUT_MS / 1000} s`
-      : (e as Error).message;
-    throw new GuestModuleError(`cannot fetch it: ${why}`, { cause: e });
+    throw new GuestModuleError(`cannot fetch it: ${fetchFailure(e)}`, { cause: e });
   }
   if (!response.ok) {
     await response.body?.cancel();
@@ -176,17 +182,19 @@ async function fetchModule(url: URL): Promise<Uint8Array<ArrayBuffer>> {
       chunk = await reader.read();
     } catch (e) {
       // The connection broke (or timed out) in the middle of the body.
-      const why = (e as Error).name === "TimeoutError"
-        ? `no answer within ${FETCH_TIMEOUT_MS / 1000} s`
-        : (e as Error).message;
-      throw new GuestModuleError(`cannot fetch it: after ${total} bytes, ${why}`, { cause: e });
+      throw new GuestModuleError(`cannot fetch it: after ${total} bytes, ${fetchFailure(e)}`, {
+        cause: e,
+      });
     }
     const { done, value } = chunk;
     if (done) break;
     total += value.length;
     if (total > MAX_MODULE_BYTES) {
       await reader.cancel().catch(() => {});
-      checkModuleSize(total); // throws: the server sent more than it may
+      throw new GuestModuleError(
+        `the module is over the ${MAX_MODULE_BYTES / 1024 / 1024} MiB this host accepts ` +
+          `(the server sent more, and said no length)`,
+      );
     }
     chunks.push(value);
   }

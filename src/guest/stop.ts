@@ -42,7 +42,9 @@ export const STOP_GRACE_MS = 100;
 /** The longest delay setTimeout accepts. */
 const MAX_TIMER_MS = 2 ** 31 - 1;
 
-export type StopReason = "SIGINT" | "SIGTERM" | "kill";
+/** What stopped a run: a signal to this process or `kill()`, or, in the CLI, stdout whose
+ * reader went away ("SIGPIPE": as a native program dies of SIGPIPE at `| head`). */
+export type StopReason = "SIGINT" | "SIGTERM" | "SIGPIPE" | "kill";
 
 /** Thrown through the guest's frames to unwind it after a stop. Never catch it in an import. */
 export class GuestStopped extends Error {
@@ -56,7 +58,7 @@ export class GuestStopped extends Error {
 
 /** The exit status a stop maps to, by shell convention 128 + signal number ("kill": SIGKILL). */
 export function exitCodeForStop(reason: StopReason): number {
-  return reason === "SIGTERM" ? 143 : reason === "SIGINT" ? 130 : 137;
+  return { SIGINT: 130, SIGTERM: 143, SIGPIPE: 141, kill: 137 }[reason];
 }
 
 const EFD_NONBLOCK = 0o4000;

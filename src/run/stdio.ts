@@ -2,13 +2,22 @@
 
 import type { InputSource, OutputSink } from "../wasi/host_hooks.ts";
 
-/** A synchronous sink over Deno.stdout or Deno.stderr that writes every byte. */
-export function stdioSink(stream: typeof Deno.stdout | typeof Deno.stderr): OutputSink {
+/** A synchronous sink over Deno.stdout or Deno.stderr that writes every byte. A write that finds
+ * no reader calls `onBrokenPipe` (Deno ignores SIGPIPE), then fails as it would have (EPIPE). */
+export function stdioSink(
+  stream: typeof Deno.stdout | typeof Deno.stderr,
+  onBrokenPipe?: () => void,
+): OutputSink {
   return {
     isTerminal: stream.isTerminal(),
     write(bytes: Uint8Array): void {
-      let off = 0;
-      while (off < bytes.length) off += stream.writeSync(bytes.subarray(off));
+      try {
+        let off = 0;
+        while (off < bytes.length) off += stream.writeSync(bytes.subarray(off));
+      } catch (e) {
+        if (e instanceof Deno.errors.BrokenPipe) onBrokenPipe?.();
+        throw e;
+      }
     },
   };
 }
