@@ -1,6 +1,7 @@
 /** `WasmBpfCommand`: a guest module as a command, in the manner of `Deno.Command`. */
 
 import { resolveOptions } from "./child_base.ts";
+import { checkCommandArguments } from "./check_options.ts";
 import { InlineChild } from "./inline_child.ts";
 import { ProcessChild } from "./process_child.ts";
 import type {
@@ -38,7 +39,8 @@ export class WasmBpfCommand {
   readonly #options: WasmBpfCommandOptions;
 
   /**
-   * Describes a run; nothing starts until `spawn()` or `output()`.
+   * Describes a run; nothing starts until `spawn()` or `output()`. Throws a TypeError or
+   * RangeError, naming the option, for a module or option of the wrong type or range.
    *
    * @param module a path, a `file:`/`http(s):` URL, the module's bytes, or a compiled module
    *   (inline isolation only)
@@ -46,6 +48,7 @@ export class WasmBpfCommand {
    *   {@link WasmBpfCommandOptions})
    */
   constructor(module: ModuleSource, options: WasmBpfCommandOptions = {}) {
+    checkCommandArguments(module, options);
     this.#source = module;
     this.#options = options;
   }
