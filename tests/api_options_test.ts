@@ -2,6 +2,7 @@
 // once, naming it, whatever the isolation (no guest runs, no kernel needed).
 import assert from "node:assert/strict";
 import { WasmBpfCommand } from "../mod.ts";
+import { readUntil } from "./helpers/stdout.ts";
 
 const construct = (module: unknown, options: unknown) => () =>
   new WasmBpfCommand(module as string, options as Record<string, never>);
@@ -46,4 +47,29 @@ Deno.test("api: wrong option types and ranges throw at construction, naming the 
   }
   construct(new URL("file:///x.wasm"), {})();
   construct(new Uint8Array(8), {})();
+});
+
+Deno.test("api: kill() with an unknown signal throws, and the guest runs on until a real one", async () => {
+  for (const isolation of ["process", "inline"] as const) {
+    const child = new WasmBpfCommand(new URL("./guests/api/tick.wasm", import.meta.url), {
+      args: ["20"],
+      isolation,
+      stdout: "piped",
+      stderr: "null",
+    }).spawn();
+    try {
+      await readUntil(child.stdout, "tick 0\n");
+      assert.throws(
+        () => child.kill("SIGBOGUS" as Deno.Signal),
+        /^TypeError: kill: unknown signal SIGBOGUS$/,
+      );
+      // still running: it keeps ticking
+      await readUntil(child.stdout, /tick [1-9]\d*\n/);
+    } finally {
+      child.kill("SIGTERM");
+    }
+    const status = await child.status;
+    assert.equal(status.code, 143, isolation);
+    await child.stdout.cancel().catch(() => {});
+  }
 });

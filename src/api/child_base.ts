@@ -99,6 +99,19 @@ export async function importHostImports(specifier: string | URL): Promise<HostIm
   return imports as HostImports;
 }
 
+/** The signals of Linux by name (Deno.Signal also names BSD-only ones). */
+const LINUX_SIGNALS: ReadonlySet<string> = new Set(
+  ("ABRT ALRM BUS CHLD CONT FPE HUP ILL INT IO KILL PIPE POLL PROF PWR QUIT SEGV STKFLT STOP " +
+    "SYS TERM TRAP TSTP TTIN TTOU URG USR1 USR2 VTALRM WINCH XCPU XFSZ").split(" ")
+    .map((name) => `SIG${name}`),
+);
+
+/** Throws a TypeError unless `signal` names a Linux signal: a misspelt kill() must fail, not be
+ * taken for "it has just exited" or for a nameless stop. */
+export function checkSignal(signal: string): void {
+  if (!LINUX_SIGNALS.has(signal)) throw new TypeError(`kill: unknown signal ${signal}`);
+}
+
 export abstract class ChildBase implements WasmBpfChild {
   #stdin: WritableStream<Uint8Array> | undefined;
   #stdout: ReadableStream<Uint8Array> | undefined;

@@ -14,7 +14,7 @@ import { RunStop, type StopReason } from "../guest/stop.ts";
 import { WASM_BPF_MODULE } from "../guest/import_signatures.ts";
 import type { InputSource, OutputSink } from "../wasi/host_hooks.ts";
 import { nullSink, nullSource, pipedSink, pipedSource } from "./streams.ts";
-import { ChildBase, type ResolvedOptions } from "./child_base.ts";
+import { checkSignal, ChildBase, type ResolvedOptions } from "./child_base.ts";
 import type { LogRecord, ModuleSource, WasmBpfStatus } from "./types.ts";
 
 const encoder = new TextEncoder();
@@ -137,6 +137,7 @@ export class InlineChild extends ChildBase {
   }
 
   kill(signal: Deno.Signal = "SIGTERM"): void {
+    checkSignal(signal);
     if (this.#stop.stopping) return;
     this.#killSignal = signal;
     this.#stop.request(signal === "SIGINT" ? "SIGINT" : signal === "SIGTERM" ? "SIGTERM" : "kill");

@@ -5,7 +5,7 @@
  * SIGSTOP pauses it entirely. The kernel detaches whatever a killed child held.
  */
 
-import { ChildBase, type ResolvedOptions } from "./child_base.ts";
+import { checkSignal, ChildBase, type ResolvedOptions } from "./child_base.ts";
 import type { LogRecord, ModuleSource, WasmBpfStatus } from "./types.ts";
 import { isRemoteModule, registryReferenceOf } from "../guest/module_source.ts";
 import { LinuxErrno } from "../ffi/errno.ts";
@@ -133,6 +133,7 @@ export class ProcessChild extends ChildBase {
   }
 
   kill(signal: Deno.Signal = "SIGTERM"): void {
+    checkSignal(signal);
     if (this.#exited) return;
     this.#killSignal ??= signal;
     try {
