@@ -15,6 +15,7 @@ import { importHostImports, resolveOptions } from "../api/child_base.ts";
 import type { HostImports, LogRecord, WasmBpfCommandOptions } from "../api/types.ts";
 import { GuestModuleError } from "../guest/guest_module.ts";
 import { pinRootProblem } from "../bpf/pin_root.ts";
+import { writeAllSync } from "../run/stdio.ts";
 import { isRegistryCommand, misplacedSubcommand } from "./registry_usage.ts";
 import { type CliOptions, parseCli, type ParsedCli, USAGE, UsageError } from "./usage.ts";
 
@@ -25,8 +26,7 @@ function stderrLine(message: string): void {
 function writeStderr(text: string): void {
   const bytes = new TextEncoder().encode(text);
   try {
-    let off = 0;
-    while (off < bytes.length) off += Deno.stderr.writeSync(bytes.subarray(off));
+    writeAllSync(Deno.stderr, bytes);
   } catch {
     // stderr closed: nothing left to tell
   }
@@ -144,9 +144,7 @@ function logTo(file: Deno.FsFile, path: string): (record: LogRecord) => void {
   return (record) => {
     if (!failed) {
       try {
-        const bytes = encoder.encode(`${JSON.stringify(record)}\n`);
-        let off = 0;
-        while (off < bytes.length) off += file.writeSync(bytes.subarray(off));
+        writeAllSync(file, encoder.encode(`${JSON.stringify(record)}\n`));
         return;
       } catch (e) {
         failed = true;
@@ -184,8 +182,7 @@ export function commandOptionsOf(
 function writeStdout(text: string): number {
   const bytes = new TextEncoder().encode(text);
   try {
-    let off = 0;
-    while (off < bytes.length) off += Deno.stdout.writeSync(bytes.subarray(off));
+    writeAllSync(Deno.stdout, bytes);
     return 0;
   } catch (e) {
     stderrLine(`cannot write to stdout: ${osErrorText(e)}`);

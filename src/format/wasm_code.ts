@@ -158,6 +158,7 @@ function instructionWritesTable(r: WasmReader): boolean {
       }
       return false;
     case LEB32:
+    case HEAP_TYPE: // an s33, as long as a 32-bit LEB at most
       r.skipLeb(5);
       return false;
     case LEB64:
@@ -168,9 +169,6 @@ function instructionWritesTable(r: WasmReader): boolean {
       return false;
     case BYTES8:
       r.skip(8);
-      return false;
-    case HEAP_TYPE:
-      r.skipLeb(5);
       return false;
     case MEMARG:
       memarg(r);

@@ -2,6 +2,15 @@
 
 import type { InputSource, OutputSink } from "../wasi/host_hooks.ts";
 
+/** Writes every byte of `bytes` (writeSync may take fewer); throws what the writer throws. */
+export function writeAllSync(
+  writer: { writeSync(p: Uint8Array): number },
+  bytes: Uint8Array,
+): void {
+  let off = 0;
+  while (off < bytes.length) off += writer.writeSync(bytes.subarray(off));
+}
+
 /** A synchronous sink over Deno.stdout or Deno.stderr that writes every byte. A write that finds
  * no reader calls `onBrokenPipe` (Deno ignores SIGPIPE), then fails as it would have (EPIPE). */
 export function stdioSink(
@@ -12,8 +21,7 @@ export function stdioSink(
     isTerminal: stream.isTerminal(),
     write(bytes: Uint8Array): void {
       try {
-        let off = 0;
-        while (off < bytes.length) off += stream.writeSync(bytes.subarray(off));
+        writeAllSync(stream, bytes);
       } catch (e) {
         if (e instanceof Deno.errors.BrokenPipe) onBrokenPipe?.();
         throw e;
